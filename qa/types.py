@@ -1,0 +1,215 @@
+"""Small typed data objects passed between pipeline stages.
+
+Every stage takes and returns these frozen dataclasses, never raw dicts, so a
+field added or renamed shows up in type checks instead of at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Block:
+    """One cleaned unit of a source document: a heading, paragraph or table row.
+
+    Attributes:
+        text: The block's text as it stands in the source, with line breaks inside
+            a repaired paragraph removed (so ``text`` equals ``source[start:end]``
+            once all whitespace is removed from both).
+        start: Offset of the first character in the decoded source file.
+        end: Offset one past the last character in the decoded source file.
+        line_start: 1-based line of ``start``.
+        line_end: 1-based line of the last character.
+        kind: ``heading``, ``paragraph``, ``table``, ``list``, ``byline`` or ``caption``.
+        level: Heading depth (1 = top) for headings, 0 otherwise.
+        section: The heading trail above this block (not including itself).
+        article: Index of the article (0-based) this block belongs to.
+    """
+
+    text: str
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    kind: str
+    level: int = 0
+    section: tuple[str, ...] = ()
+    article: int = 0
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article of a document; a plain document has exactly one.
+
+    Attributes:
+        index: 0-based position in the document.
+        title: The article's headline (falls back to the document title).
+        date: ISO date (``YYYY-MM-DD``) or partial (``YYYY-MM``), when the text gives one.
+        byline: The ``□ 记者 …`` line, when there is one.
+    """
+
+    index: int
+    title: str
+    date: str | None = None
+    byline: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned source document with its structure.
+
+    Attributes:
+        doc_id: The file stem; the document's id everywhere.
+        path: Where the file was read from (as given, relative when possible).
+        title: The document title.
+        date: ISO date when the text gives one.
+        text: The decoded source text; all offsets point into this string.
+        sha256: Hash of the raw file bytes.
+        blocks: Cleaned blocks in source order; dropped duplicates are not here.
+        articles: The articles the blocks refer to by index.
+        encoding: The encoding the file was decoded with.
+        format: ``txt``, ``md`` and so on.
+        meta: Further metadata found in the text (issuer, document number, ...).
+    """
+
+    doc_id: str
+    path: str
+    title: str
+    date: str | None
+    text: str
+    sha256: str
+    blocks: tuple[Block, ...]
+    articles: tuple[Article, ...]
+    encoding: str = "utf-8"
+    format: str = "txt"
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A citable piece of a document: the unit both indexes store.
+
+    Attributes:
+        id: Stable id: a hash of the document id and the chunk text.
+        doc: Document id (the source file stem).
+        title: Title of the article the chunk is in (the document title when
+            the document has one article).
+        section: The heading trail, joined with `` › ``; empty at top level.
+        text: The chunk text; equals ``source[start:end]`` once whitespace is removed.
+        start: Character offset into the decoded source file.
+        end: Character offset one past the chunk's end.
+        line_start: 1-based first line.
+        line_end: 1-based last line.
+        doc_title: The document title (differs from ``title`` on newspaper pages).
+        date: The article's or document's date, when known.
+    """
+
+    id: str
+    doc: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    doc_title: str = ""
+    date: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the chunk as a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        """Build a chunk from :meth:`to_dict` output."""
+        return cls(**data)
+
+    def index_text(self) -> str:
+        """Text fed to both indexes: title and section give a passage its context."""
+        head = " ".join(p for p in (self.title, self.section) if p)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk with its score, best first in a result list.
+
+    Attributes:
+        text: The chunk text.
+        doc: Document id (source file stem).
+        title: Article or document title.
+        section: Heading trail, joined with `` › ``.
+        start: Character offset of the chunk in the source file.
+        end: Character offset one past the chunk's end.
+        score: The retriever's score (fused score for hybrid search).
+        line_start: 1-based first line of the chunk in the source file.
+        line_end: 1-based last line.
+        chunk_id: The chunk's stable id.
+        rank: 1-based rank in the result list.
+        path: Source file name, for citations.
+        date: The article's or document's date, when known.
+        highlight: ``(start, end)`` offsets of the answer sentence inside
+            ``text`` for the first citation of an answer; ``None`` otherwise.
+    """
+
+    text: str
+    doc: str
+    title: str
+    section: str
+    start: int
+    end: int
+    score: float
+    line_start: int = 0
+    line_end: int = 0
+    chunk_id: str = ""
+    rank: int = 0
+    path: str = ""
+    date: str | None = None
+    highlight: tuple[int, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the hit as a JSON-ready dict."""
+        return asdict(self)
+
+    def citation(self) -> str:
+        """One-line citation: ``title › section — file, lines a–b``."""
+        head = " › ".join(p for p in (self.title, self.section) if p)
+        lines = (
+            f"第 {self.line_start} 行"
+            if self.line_start == self.line_end
+            else f"第 {self.line_start}–{self.line_end} 行"
+        )
+        return f"{head} — {self.path or self.doc}，{lines}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A short answer with its evidence.
+
+    Attributes:
+        question: The question as asked.
+        text: The short answer (a sentence or clause of the first citation), or
+            the abstention message when ``abstained`` is true.
+        citations: Supporting hits, best first; the first holds the answer sentence.
+        abstained: True when the corpus gave no strong enough evidence; the
+            citations are then the closest passages, not support.
+        confidence: The answer score the abstention threshold was applied to.
+        start: Offset of the answer text in the source file of the first
+            citation (``-1`` when abstained).
+        end: Offset one past the answer text in that file (``-1`` when abstained).
+    """
+
+    question: str
+    text: str
+    citations: tuple[Hit, ...]
+    abstained: bool
+    confidence: float = 0.0
+    start: int = -1
+    end: int = -1
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the answer as a JSON-ready dict."""
+        return asdict(self)

@@ -1,0 +1,284 @@
+"""Web chat UI: ``qa serve`` starts a Gradio app over one loaded :class:`~qa.QA`.
+
+The module holds no retrieval logic. Pure functions turn an
+:class:`~qa.types.Answer` into the HTML of a chat message (testable without a
+server); :func:`build_app` wires them to Gradio components; :func:`serve` and
+:func:`cli` start the server.
+
+Every piece of user or passage text goes through :func:`escape_text` before any
+tag of ours is added, and each message is a single HTML block without blank
+lines, so neither HTML nor Markdown inside a passage can change the page.
+
+Example:
+    >>> from qa import QA
+    >>> from qa.ui import serve
+    >>> serve(QA.open("index", "seeds"), port=7860)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .errors import QAError
+from .types import Answer, Hit
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+ABSTAIN_TEXT = "未在语料中找到依据"
+EXAMPLES = (
+    "哪个区布局磁存储芯片？",
+    "Which district hosts magnetic storage chips?",
+    "青島的新型顯示技術佈局在哪些區？",
+    "海洋领域大模型布局在哪些区？",
+)
+MODES = (("混合 Hybrid", "hybrid"), ("关键词 BM25", "bm25"), ("向量 Dense", "dense"))
+CONCURRENCY = 2  # two cores: more parallel requests only queue inside the encoder lock
+QUEUE_SIZE = 64
+SHOWN_QUESTION_CHARS = 300
+# Characters Markdown (or Gradio's LaTeX pass) would act on, as numeric entities.
+_MARKDOWN = {c: f"&#{ord(c)};" for c in "\\`*_[]{}()#+-!|~$:"}
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_TABLE = str.maketrans({**_HTML, **_MARKDOWN})
+
+CSS = """
+.qa-reply {line-height: 1.65}
+.qa-answer {font-size: 1.08em; margin: 0 0 .5em}
+.qa-ref {color: var(--color-accent); font-weight: 600; margin-left: .15em}
+.qa-muted {color: var(--body-text-color-subdued); font-size: .85em}
+.qa-abstain {border-left: 4px solid #d97706; background: rgba(217,119,6,.08);
+  padding: .45em .75em; margin: 0 0 .5em; border-radius: 4px}
+.qa-error {border-left: 4px solid #dc2626; background: rgba(220,38,38,.07);
+  padding: .45em .75em; border-radius: 4px}
+.qa-sources-label {font-weight: 600; margin: .6em 0 .3em}
+.qa-source {border: 1px solid var(--border-color-primary); border-radius: 6px;
+  padding: .35em .6em; margin: .35em 0}
+.qa-source summary {cursor: pointer}
+.qa-cite {font-size: .92em}
+.qa-passage {margin: .4em 0 .1em; padding-left: .6em; font-size: .92em;
+  border-left: 3px solid var(--border-color-primary); color: var(--body-text-color)}
+.qa-passage mark {background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px}
+"""
+
+
+class Asker(Protocol):
+    """What the UI needs from :class:`qa.QA` (a fake stands in for it in tests)."""
+
+    def ask(
+        self, question: str, k: int = 5, mode: str = "hybrid", doc: list[str] | None = None
+    ) -> Answer:
+        """Answer ``question`` with numbered citations, or abstain."""
+        ...
+
+    @property
+    def documents(self) -> list[dict[str, object]]:
+        """The indexed documents: dicts with ``doc``, ``title``, ``date`` and ``path``."""
+        ...
+
+
+# ------------------------------------------------------------------ rendering
+def escape_text(text: str) -> str:
+    """Escape ``text`` for HTML and Markdown; line breaks become ``<br>``.
+
+    Blank lines would end the HTML block a message is rendered as, so runs of
+    line breaks collapse into one ``<br>``.
+    """
+    escaped = text.translate(_TABLE).replace("\t", " ")
+    return re.sub(r"\s*(?:\r\n|\r|\n)\s*", "<br>", escaped)
+
+
+def render_passage(hit: Hit) -> str:
+    """The passage, escaped, with the answer sentence (``hit.highlight``) in ``<mark>``."""
+    text = hit.text
+    if hit.highlight is None:
+        return escape_text(text.strip())
+    a, b = hit.highlight
+    a, b = max(0, min(a, len(text))), max(0, min(b, len(text)))
+    body = escape_text(text[:a]) + f"<mark>{escape_text(text[a:b])}</mark>" + escape_text(text[b:])
+    return re.sub(r"^(?:<br>)+|(?:<br>)+$", "", body)
+
+
+def citation_line(number: int, hit: Hit) -> str:
+    """``[n] 标题 › 章节 — 文件名，第 a–b 行``, escaped."""
+    return f"<b>[{number}]</b> {escape_text(hit.citation())}"
+
+
+def render_source(number: int, hit: Hit, open_: bool) -> str:
+    """One source as a collapsible block: the citation line, then the passage."""
+    return (
+        f'<details class="qa-source"{" open" if open_ else ""}>'
+        f'<summary class="qa-cite">{citation_line(number, hit)}</summary>'
+        f'<div class="qa-passage">{render_passage(hit)}</div></details>'
+    )
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat reply: the answer with ``[1]``, or the abstention, then the sources.
+
+    The first source is open; the others fold so a reply stays readable. When
+    the answer abstains, the closest passages are listed as such, not as support.
+    """
+    hits = answer.citations
+    if answer.abstained:
+        closest = "以下是最接近的段落，仅供参考 (closest passages below, not evidence)。" if hits else ""
+        head = (
+            f'<div class="qa-abstain"><b>{ABSTAIN_TEXT}</b> (no supporting passage in the '
+            f"corpus)。{closest}</div>"
+        )
+        label = "最接近的段落 Closest passages"
+    else:
+        ref = '<span class="qa-ref">[1]</span>' if hits else ""
+        head = (
+            f'<p class="qa-answer">{escape_text(answer.text)}{ref}</p>'
+            f'<div class="qa-muted">置信度 confidence {answer.confidence:.2f}</div>'
+        )
+        label = "出处 Sources" + (
+            '<span class="qa-muted">（[1] 含答案 holds the answer；其余为相关段落 related）</span>'
+            if len(hits) > 1 else ""
+        )
+    sources = "".join(render_source(i, h, i == 1) for i, h in enumerate(hits, start=1))
+    tail = f'<div class="qa-sources-label">{label}</div>{sources}' if hits else ""
+    return f'<div class="qa-reply">{head}{tail}</div>'
+
+
+def render_question(question: str) -> str:
+    """The user's message as shown: escaped, and shortened when pasted in bulk."""
+    shown = question.strip()
+    if len(shown) > SHOWN_QUESTION_CHARS:
+        shown = f"{shown[:SHOWN_QUESTION_CHARS]}… (共 {len(question)} 字 / {len(question)} chars)"
+    return f"<div>{escape_text(shown) or '<i>（空 empty）</i>'}</div>"
+
+
+def render_error(message: str) -> str:
+    """A message the user can act on (empty or over-long question, bad filter)."""
+    return f'<div class="qa-reply qa-error">⚠ {escape_text(message)}</div>'
+
+
+def respond(
+    qa: Asker, message: str, history: Sequence[dict[str, Any]] | None, k: float = 5,
+    mode: str = "hybrid", docs: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """One chat turn: ``history`` plus the question and the rendered reply."""
+    turn = [*(history or []), {"role": "user", "content": render_question(message or "")}]
+    try:
+        answer = qa.ask(message or "", k=int(k), mode=mode, doc=list(docs) if docs else None)
+    except (QAError, ValueError) as exc:
+        reply = render_error(str(exc))
+    else:
+        reply = render_answer(answer)
+    return [*turn, {"role": "assistant", "content": reply}]
+
+
+# ------------------------------------------------------------------ the app
+def build_app(qa: Asker) -> gr.Blocks:
+    """The chat app over ``qa``; call ``.queue()`` and ``.launch()`` on it (see :func:`serve`).
+
+    The ``/chat`` endpoint takes ``(message, history, k, mode, docs)`` and
+    returns ``(history, "")``; the last history entry is the reply's HTML.
+    """
+    import gradio as gr
+
+    docs = qa.documents
+    choices = [(f"{d['title']}（{d.get('date') or '日期不详'}）", str(d["doc"])) for d in docs]
+
+    def chat(
+        message: str, history: list[dict[str, Any]], k: float, mode: str, doc: list[str]
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        # Show the question at once and clear the box; the answer follows.
+        yield [*(history or []), {"role": "user", "content": render_question(message or "")}], ""
+        yield respond(qa, message, history, k, mode, doc), ""
+
+    with gr.Blocks(title="政策文件问答 Policy Q&A", analytics_enabled=False) as app:
+        gr.Markdown(
+            "## 政策文件问答 · Policy document Q&A\n"
+            f"在 {len(docs)} 份政策文件中检索并回答，每个答案都附出处；没有依据时会明确说明。"
+            "可用中文（简/繁）或英文提问。 *Ask in Chinese or English; every answer cites "
+            "its sources.*"
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="对话 Conversation", height=600, layout="bubble", buttons=["copy_all"],
+                    latex_delimiters=[], feedback_options=None, sanitize_html=True,
+                    placeholder="输入问题，按 Enter 提问。<br>Type a question and press Enter.",
+                )
+                message = gr.Textbox(
+                    show_label=False, placeholder="输入问题，例如：哪个区布局磁存储芯片？",
+                    submit_btn="提问 Ask", autofocus=True, elem_id="qa-question",
+                )
+                examples = gr.Examples(
+                    list(EXAMPLES), inputs=[message], label="示例问题 Examples（点击提问）",
+                )
+            with gr.Column(scale=1, min_width=260):
+                k = gr.Slider(1, 10, value=5, step=1, label="段落数 Passages (k)")
+                mode = gr.Radio(MODES, value="hybrid", label="检索方式 Retrieval mode")
+                doc = gr.Dropdown(
+                    choices, value=[], multiselect=True, label="限定文件 Documents",
+                    info="留空即检索全部文件 (empty = all documents)",
+                )
+                gr.ClearButton([chatbot, message], value="清空对话 Clear")
+        inputs = [message, chatbot, k, mode, doc]
+        message.submit(chat, inputs, [chatbot, message], api_name="chat")
+        examples.load_input_event.then(
+            chat, inputs, [chatbot, message], api_visibility="undocumented"
+        )
+    return app
+
+
+def serve(
+    qa: Asker, host: str = "127.0.0.1", port: int = 7860,
+    auth: tuple[str, str] | None = None, block: bool = True,
+) -> gr.Blocks:
+    """Queue and launch the app; never opens a public share link.
+
+    Args:
+        qa: The loaded index, shared by all requests (its methods are thread-safe).
+        host: Address to bind; ``0.0.0.0`` exposes it on the network.
+        port: Port to bind.
+        auth: ``(user, password)`` to require a login.
+        block: Wait until interrupted; ``False`` returns once the server runs.
+
+    Returns:
+        The running app (call ``.close()`` to stop it when ``block`` is false).
+    """
+    app = build_app(qa)
+    app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    app.launch(
+        server_name=host, server_port=port, share=False, auth=auth,
+        prevent_thread_lock=not block, ssr_mode=False, mcp_server=False,
+        enable_monitoring=False, footer_links=["api"], css=CSS,
+        auth_message="政策文件问答：请登录 (please log in)",
+    )
+    return app
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``USER:PASS`` → ``(user, pass)``.
+
+    Raises:
+        ValueError: When there is no ``:`` or either side is empty.
+    """
+    if value is None:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("--auth must be USER:PASS with both parts non-empty, e.g. --auth me:s3cret")
+    return user, password
+
+
+def cli(args: argparse.Namespace) -> int:
+    """``qa serve``: load (or build, with progress) the index once, then serve it."""
+    from .api import QA
+
+    auth = parse_auth(args.auth)
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+    qa = QA.open(args.index, args.corpus, progress=True)
+    print(f"已载入索引 (index loaded): {args.index}, {len(qa.documents)} documents",
+          file=sys.stderr)
+    serve(qa, args.host, args.port, auth)
+    return 0

@@ -1,0 +1,110 @@
+"""A damaged or outdated index gives one clear line naming the fix, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa import QA, IndexUnusableError
+from qa.store import MANIFEST
+
+
+@pytest.fixture
+def index_copy(seed_index, tmp_path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index, copy)
+    return copy
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _rewrite_manifest(index: Path, **changes) -> None:
+    data = json.loads((index / MANIFEST).read_text(encoding="utf-8"))
+    data.update(changes)
+    (index / MANIFEST).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+DAMAGES = {
+    "missing manifest": lambda ix: (ix / MANIFEST).unlink(),
+    "corrupt manifest": lambda ix: (ix / MANIFEST).write_text("{not json", encoding="utf-8"),
+    "missing chunks": lambda ix: (ix / "chunks.jsonl").unlink(),
+    "truncated faiss": lambda ix: _truncate(ix / "dense.faiss"),
+    "truncated bm25": lambda ix: _truncate(next(ix.glob("bm25_*.npy"))),
+    "truncated sentences": lambda ix: _truncate(ix / "sentences.npz"),
+    "other format version": lambda ix: _rewrite_manifest(ix, format_version=999),
+    "chunk count disagrees": lambda ix: _rewrite_manifest(ix, chunk_count=3),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_damaged_index_gives_a_clear_error(index_copy, damage):
+    DAMAGES[damage](index_copy)
+    with pytest.raises(IndexUnusableError) as info:
+        QA.load(index_copy)
+    message = str(info.value)
+    assert "qa build --rebuild" in message
+    assert "\n" not in message
+
+
+def test_damaged_index_via_cli_is_one_line_no_traceback(index_copy):
+    _truncate(index_copy / "dense.faiss")
+    run = subprocess.run(
+        [sys.executable, "-m", "qa", "ask", "芯片", "--index", str(index_copy), "--corpus",
+         str(index_copy / "no-corpus")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert "qa build --rebuild" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_missing_index_directory(tmp_path):
+    with pytest.raises(IndexUnusableError, match="qa build"):
+        QA.load(tmp_path / "nothing-here")
+
+
+def test_interrupted_build_keeps_the_old_index(index_copy, tmp_path, monkeypatch):
+    before = (index_copy / MANIFEST).read_text(encoding="utf-8")
+    import qa.api
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(qa.api, "finish_manifest", boom)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / "seeds" / "002_e4ce7d2251e78f88.txt",
+                corpus)
+    with pytest.raises(KeyboardInterrupt):
+        QA.build(corpus, index_copy, progress=False)
+    assert (index_copy / MANIFEST).read_text(encoding="utf-8") == before
+    assert QA.load(index_copy).search("芯片")
+    leftovers = [p.name for p in index_copy.parent.iterdir() if "building" in p.name]
+    assert leftovers == []
+
+
+def test_changed_corpus_is_noticed_and_rebuilt(tmp_path):
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(seeds / "002_e4ce7d2251e78f88.txt", corpus)
+    index = tmp_path / "index"
+    first = QA.open(index, corpus, progress=False, log=lambda m: None)
+    assert {c.doc for c in first.chunks} == {"002_e4ce7d2251e78f88"}
+    shutil.copy(seeds / "004_3ac7f40897e9268e.txt", corpus)
+    messages: list[str] = []
+    second = QA.open(index, corpus, progress=False, log=messages.append)
+    assert any("rebuilding" in m for m in messages)
+    assert {c.doc for c in second.chunks} == {"002_e4ce7d2251e78f88", "004_3ac7f40897e9268e"}
+    third = QA.open(index, corpus, progress=False, log=messages.append)
+    assert len(messages) == 1  # unchanged corpus: loaded, not rebuilt
+    assert third.manifest.built_at == second.manifest.built_at
