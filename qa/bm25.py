@@ -40,6 +40,8 @@ INDPTR_FILE = "bm25_indptr.npy"
 PARAMS_FILE = "bm25_params.json"
 
 SearchResult = tuple[np.ndarray, np.ndarray]
+# Memory-mapped indexes with more postings than this skip the document-id scan at load.
+SCAN_AT_LOAD = 1 << 24
 
 
 def check_config(config: BM25Config) -> None:
@@ -102,7 +104,7 @@ class BM25Index:
     config: BM25Config
 
     @classmethod
-    def build(cls, corpus_tokens: list[list[str]], config: BM25Config) -> BM25Index:
+    def build(cls, corpus_tokens: Sequence[Sequence[str]], config: BM25Config) -> BM25Index:
         """Index tokenized documents.
 
         Args:
@@ -111,46 +113,23 @@ class BM25Index:
 
         Raises:
             ValueError: On an unknown variant, bad k1/b, or an empty corpus.
+
+        For a corpus too large to hold as token lists, feed a :class:`BM25Builder` batch by
+        batch (e.g. from :meth:`qa.tokenize.Tokenizer.tokenize_batches` with
+        ``reduce=encode_tokens``); the result is the same.
         """
-        check_config(config)
-        n_docs = len(corpus_tokens)
-        if n_docs == 0:
-            raise ValueError("cannot build a BM25 index over an empty corpus (0 documents)")
-        vocab: dict[str, int] = {}
-        # Ids in first-occurrence order: okapi's mean idf is summed in this order.
-        ids = np.fromiter(
-            (vocab.setdefault(tok, len(vocab)) for doc in corpus_tokens for tok in doc),
-            dtype=np.int64,
-        )
-        doc_len = np.fromiter((len(doc) for doc in corpus_tokens), dtype=np.int64, count=n_docs)
-        docs = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
-        # One sorted unique key per (term, doc) pair gives CSR order and tf in one pass.
-        keys, tf = np.unique(ids * n_docs + docs, return_counts=True)
-        terms, post_docs = np.divmod(keys, n_docs)
-        df = np.bincount(terms, minlength=len(vocab))
-        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
-        avgdl = int(doc_len.sum()) / n_docs
-        idf = idf_values(df, n_docs, config)
-        k1, b = config.k1, config.b
-        tf = tf.astype(np.float64)
-        dl = doc_len[post_docs]
-        # Same operation order as rank-bm25 so okapi weights agree in float64 before rounding.
-        weight = idf[terms] * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl)))
-        return cls(
-            vocab=vocab,
-            data=weight.astype(np.float32),
-            indices=post_docs.astype(np.int32 if n_docs < 2**31 else np.int64),
-            indptr=indptr,
-            n_docs=n_docs,
-            avgdl=avgdl,
-            config=config,
-        )
+        builder = BM25Builder(config)
+        builder.add(corpus_tokens)
+        return builder.finish()
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """Return the BM25 score of every document (float32, document order).
 
         A repeated token counts once per occurrence (as rank-bm25 does); unknown tokens add 0.
+
+        Raises:
+            ValueError: If the postings hold a document id outside ``0..n_docs - 1`` (a
+                corrupt memory-mapped ``bm25_indices.npy``; loading does not scan it).
         """
         rows = [self.vocab[t] for t in query_tokens if t in self.vocab]
         if not rows:
@@ -159,7 +138,12 @@ class BM25Index:
         docs = np.concatenate([self.indices[s:e] for s, e in spans])
         weights = np.concatenate([self.data[s:e] for s, e in spans])
         # bincount sums in float64, in query-token order per document.
-        return np.bincount(docs, weights=weights, minlength=self.n_docs).astype(np.float32)
+        scores = np.bincount(docs, weights=weights, minlength=self.n_docs)
+        if len(scores) != self.n_docs:
+            raise ValueError(
+                f"{INDICES_FILE} is corrupt: document ids outside 0..{self.n_docs - 1}"
+            )
+        return scores.astype(np.float32)
 
     def search(self, query_tokens: Sequence[str], k: int) -> SearchResult:
         """Return the top ``k`` documents, best first.
@@ -235,22 +219,181 @@ class BM25Index:
         data = _read_array(directory / DATA_FILE, mode, np.floating)
         indices = _read_array(directory / INDICES_FILE, mode, np.integer)
         indptr = _read_array(directory / INDPTR_FILE, mode, np.integer)
-        _check_consistent(vocab, data, indices, indptr, n_docs)
+        # Scanning every posting of a large memory-mapped index would read the whole file at
+        # load (seconds at a million chunks); scores() checks document ids for free instead.
+        check_ids = not mmap or len(indices) <= SCAN_AT_LOAD
+        _check_consistent(vocab, data, indices, indptr, n_docs, check_ids=check_ids)
         return cls(vocab, data, indices, indptr, n_docs, avgdl, config)
 
 
 def top_k(scores: np.ndarray, k: int) -> SearchResult:
     """Return the ``k`` best positive scores, best first, ties broken by the lower index."""
-    candidates = np.flatnonzero(scores > 0)
+    n = len(scores)
+    if n > k:
+        # One selection pass finds the k-th score; every document tied with it is kept so
+        # the tie-break by index below sees them all.
+        kth = np.partition(scores, n - k)[n - k]
+        candidates = np.flatnonzero(scores >= kth) if kth > 0 else np.flatnonzero(scores > 0)
+    else:
+        candidates = np.flatnonzero(scores > 0)
     values = scores[candidates]
-    if len(candidates) > k:
-        # Partition first, but keep every candidate tied with the k-th score so the tie-break
-        # by index below sees them all.
-        kth = np.partition(values, len(values) - k)[len(values) - k]
-        keep = values >= kth
-        candidates, values = candidates[keep], values[keep]
     order = np.lexsort((candidates, -values))[:k]
     return candidates[order].astype(np.int64), values[order].astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TokenCounts:
+    """A batch of tokenized documents in compact form, as :func:`encode_tokens` makes it.
+
+    Attributes:
+        vocab: The batch's distinct tokens in first-occurrence order (local term ids).
+        lengths: Tokens per document (int64).
+        docs: Document of each (document, term) pair, 0-based within the batch, ascending.
+        terms: Local term id of each pair.
+        tf: How often the term occurs in the document.
+    """
+
+    vocab: list[str]
+    lengths: np.ndarray
+    docs: np.ndarray
+    terms: np.ndarray
+    tf: np.ndarray
+
+
+def encode_tokens(corpus_tokens: Sequence[Sequence[str]]) -> TokenCounts:
+    """Count a batch of token lists into :class:`TokenCounts`.
+
+    Cheap to send between processes (one string per distinct token, then int arrays), so
+    tokenizer workers can run it and hand :class:`BM25Builder` only counts.
+    """
+    local: dict[str, int] = {}
+    ids = np.fromiter(
+        (local.setdefault(tok, len(local)) for doc in corpus_tokens for tok in doc),
+        dtype=np.int64,
+    )
+    lengths = np.fromiter(
+        (len(doc) for doc in corpus_tokens), dtype=np.int64, count=len(corpus_tokens)
+    )
+    n_terms = max(len(local), 1)
+    docs = np.repeat(np.arange(len(corpus_tokens), dtype=np.int64), lengths)
+    # One sorted unique key per (doc, term) pair gives document order and tf in one pass.
+    keys, tf = np.unique(docs * n_terms + ids, return_counts=True)
+    pair_docs, pair_terms = np.divmod(keys, n_terms)
+    return TokenCounts(
+        vocab=list(local),
+        lengths=lengths,
+        docs=pair_docs.astype(np.int32),
+        terms=pair_terms.astype(np.int32),
+        tf=tf.astype(np.int32),
+    )
+
+
+class BM25Builder:
+    """Builds a :class:`BM25Index` from batches of documents, in document order.
+
+    Memory stays at a few int arrays per (document, term) pair, never the token strings,
+    so a million chunks fit. Term ids follow first occurrence in the corpus, exactly as
+    :meth:`BM25Index.build` numbers them.
+
+    Args:
+        config: BM25 settings.
+
+    Raises:
+        ValueError: On an unknown variant or bad k1/b.
+
+    Example:
+        >>> builder = BM25Builder(BM25Config())  # doctest: +SKIP
+        >>> for counts in tokenizer.tokenize_batches(texts, reduce=encode_tokens):  # doctest: +SKIP
+        ...     builder.add_counts(counts)
+        >>> index = builder.finish()  # doctest: +SKIP
+    """
+
+    _BLOCK = 1 << 22  # postings weighted at a time, bounding float64 temporaries
+
+    def __init__(self, config: BM25Config) -> None:
+        check_config(config)
+        self.config = config
+        self._vocab: dict[str, int] = {}
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._lengths: list[np.ndarray] = []
+        self._n_docs = 0
+
+    @property
+    def n_docs(self) -> int:
+        """Documents added so far."""
+        return self._n_docs
+
+    def add(self, corpus_tokens: Sequence[Sequence[str]]) -> None:
+        """Add the next documents as token lists."""
+        self.add_counts(encode_tokens(corpus_tokens))
+
+    def add_counts(self, counts: TokenCounts) -> None:
+        """Add the next documents as :class:`TokenCounts` (e.g. made in a worker process)."""
+        vocab = self._vocab
+        mapping = np.fromiter(
+            (vocab.setdefault(tok, len(vocab)) for tok in counts.vocab),
+            dtype=np.int64,
+            count=len(counts.vocab),
+        )
+        terms = mapping[counts.terms] if len(counts.terms) else np.zeros(0, dtype=np.int64)
+        # Pairs come document by document (encode_tokens sorts them), so a count of pairs
+        # per document is all that is kept of their documents.
+        per_doc = np.bincount(counts.docs, minlength=len(counts.lengths))
+        self._parts.append((per_doc, terms.astype(np.int32), counts.tf.astype(np.int32)))
+        self._lengths.append(np.asarray(counts.lengths, dtype=np.int64))
+        self._n_docs += len(counts.lengths)
+
+    def finish(self) -> BM25Index:
+        """Compute the weights and return the index.
+
+        Raises:
+            ValueError: If no document was added.
+        """
+        from scipy import sparse
+
+        n_docs = self._n_docs
+        if n_docs == 0:
+            raise ValueError("cannot build a BM25 index over an empty corpus (0 documents)")
+        n_terms = len(self._vocab)
+        doc_len = np.concatenate(self._lengths)
+        doc_ptr = np.zeros(n_docs + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([p[0] for p in self._parts]), out=doc_ptr[1:])
+        terms = np.concatenate([p[1] for p in self._parts])
+        tf = np.concatenate([p[2] for p in self._parts])
+        self._parts.clear()
+        # Pairs arrive document by document; scipy's CSR → CSC conversion is a counting sort
+        # that regroups them term by term and keeps documents ascending within a term.
+        by_term = sparse.csr_matrix(
+            (tf, terms, doc_ptr), shape=(n_docs, max(n_terms, 1))
+        ).tocsc()
+        del tf, terms
+        indptr = np.asarray(by_term.indptr[: n_terms + 1], dtype=np.int64)
+        post_docs = np.asarray(by_term.indices)
+        post_tf = np.asarray(by_term.data)
+        del by_term
+        df = np.diff(indptr)
+        avgdl = int(doc_len.sum()) / n_docs
+        idf = idf_values(df, n_docs, self.config)
+        k1, b = self.config.k1, self.config.b
+        data = np.empty(len(post_docs), dtype=np.float32)
+        for start in range(0, len(data), self._BLOCK):
+            end = min(start + self._BLOCK, len(data))
+            positions = np.arange(start, end, dtype=np.int64)
+            term = np.searchsorted(indptr, positions, side="right") - 1
+            f = post_tf[start:end].astype(np.float64)
+            dl = doc_len[post_docs[start:end]]
+            # Same operation order as rank-bm25 so okapi weights agree in float64 before
+            # rounding.
+            data[start:end] = idf[term] * (f * (k1 + 1) / (f + k1 * (1 - b + b * dl / avgdl)))
+        return BM25Index(
+            vocab=self._vocab,
+            data=data,
+            indices=post_docs.astype(np.int32 if n_docs < 2**31 else np.int64),
+            indptr=indptr,
+            n_docs=n_docs,
+            avgdl=avgdl,
+            config=self.config,
+        )
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -281,7 +424,12 @@ def _read_array(path: Path, mmap_mode: str | None, kind: type) -> np.ndarray:
 
 
 def _check_consistent(
-    vocab: Any, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n_docs: int
+    vocab: Any,
+    data: np.ndarray,
+    indices: np.ndarray,
+    indptr: np.ndarray,
+    n_docs: int,
+    check_ids: bool = True,
 ) -> None:
     """Raise ValueError naming the file that disagrees with the others."""
     ids = list(vocab.values()) if isinstance(vocab, dict) else None
@@ -299,5 +447,5 @@ def _check_consistent(
         raise ValueError(f"{INDICES_FILE} has {len(indices)} entries, {INDPTR_FILE} says {nnz}")
     if len(data) != nnz:
         raise ValueError(f"{DATA_FILE} has {len(data)} entries, {INDPTR_FILE} says {nnz}")
-    if nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_docs):
+    if check_ids and nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_docs):
         raise ValueError(f"{INDICES_FILE} is corrupt: document ids outside 0..{n_docs - 1}")

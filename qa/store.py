@@ -3,13 +3,19 @@
 Layout of an index directory::
 
     manifest.json     format version, settings, tokenizer hash, encoder, corpus hashes, file sizes
-    chunks.jsonl      one chunk per line, row order = BM25 document order = FAISS row order
+    docs.jsonl        one document per line, sorted by id: metadata, source path, chunk count
+    sources/ID.txt    each document's decoded (or, for PDF/DOCX/HTML, extracted) text;
+                      chunk and citation offsets index it
+    chunks.jsonl      one chunk per line, row order = BM25 document order = FAISS row order;
+                      documents in id order, each document's chunks together in source order
+    vectors.npy       the passage vectors (float32) in row order, reused by updates
+    sentences.npz     per-chunk sentence spans and vectors (see qa.answer.SentenceTable)
     terms.json        the tokenizer's dictionary, so queries are cut exactly as the chunks were
     bm25_*.npy/json   the sparse BM25 matrix (see qa.bm25)
     dense.faiss       the FAISS index (see qa.dense)
 
-No pickle anywhere. A build goes to a sibling temporary directory that is
-renamed into place only when complete, so an interrupted build never destroys
+No pickle anywhere. A build or update goes to a sibling temporary directory that
+is renamed into place only when complete, so an interrupted one never destroys
 the previous index.
 """
 
@@ -28,10 +34,14 @@ from typing import Any
 from .errors import IndexUnusableError
 from .types import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 TERMS = "terms.json"
+DOCS = "docs.jsonl"
+VECTORS = "vectors.npy"
+SENTENCES = "sentences.npz"
+SOURCES = "sources"
 # Files in an index directory that are not ours (the repository's .gitignore and
 # README in index/) survive a rebuild.
 _KEEP = (".gitignore", "README.md")
@@ -44,7 +54,9 @@ def rebuild_hint(directory: Path) -> str:
 
 def index_error(directory: Path, problem: str) -> IndexUnusableError:
     """One-line error naming the problem and the fix."""
-    return IndexUnusableError(f"索引不可用 (index unusable): {problem}. Run: {rebuild_hint(directory)}")
+    return IndexUnusableError(
+        f"索引不可用 (index unusable): {problem}. Run: {rebuild_hint(directory)}"
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -102,6 +114,36 @@ def read_chunks(path: Path) -> list[Chunk]:
         return [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
 
 
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Write dicts as UTF-8 JSON Lines."""
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Read JSON Lines written by :func:`write_jsonl`."""
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def source_path(directory: Path, doc_id: str) -> Path:
+    """Where an index keeps a document's text."""
+    return directory / SOURCES / f"{doc_id}.txt"
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (an unchanged file costs nothing), copying where links fail.
+
+    Files in an index are never modified in place, so sharing them between the
+    old and the new index directory is safe.
+    """
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def library_versions() -> dict[str, str]:
     """Versions of the libraries an index depends on, for the manifest."""
     from importlib.metadata import PackageNotFoundError, version
@@ -122,8 +164,8 @@ def finish_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
     rest is complete; the sizes let loading detect truncated files cheaply.
     """
     files = {
-        p.name: p.stat().st_size for p in sorted(directory.iterdir()) if p.is_file()
-        and p.name not in _KEEP
+        p.relative_to(directory).as_posix(): p.stat().st_size
+        for p in sorted(directory.rglob("*")) if p.is_file() and p.name not in _KEEP
     }
     manifest = Manifest(
         format_version=FORMAT_VERSION,
@@ -168,6 +210,13 @@ def read_manifest(directory: Path) -> Manifest:
         if actual != size:
             raise index_error(directory, f"{file} has {actual} bytes, expected {size} (truncated?)")
     return manifest
+
+
+def is_vacant(directory: Path) -> bool:
+    """True when ``directory`` is missing or holds nothing but files we keep (no index yet)."""
+    return not directory.exists() or (
+        directory.is_dir() and all(p.name in _KEEP for p in directory.iterdir())
+    )
 
 
 def new_build_dir(directory: Path) -> Path:

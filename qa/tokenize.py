@@ -9,11 +9,16 @@ drop whitespace, punctuation and stopwords.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
+import multiprocessing
+import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +210,7 @@ class Tokenizer:
         self._converter = _load_opencc() if config.fold_traditional else None
         self._lock = threading.Lock()
         self._segmenter: _Segmenter | None = None
+        self._decided: dict[str, bool] = {}
 
     @classmethod
     def from_terms(cls, config: TokenizerConfig, terms: Iterable[str]) -> Tokenizer:
@@ -256,15 +262,96 @@ class Tokenizer:
                 tokens.extend(seg.jieba.cut_for_search(piece, HMM=True))
             else:
                 tokens.extend(seg.jieba.cut(piece, HMM=True))
-        return [t for t in tokens if self._keep(t, seg.stopwords)]
+        # Tokens repeat a lot, so the keep/drop decision is memoised per token.
+        decided = self._decided
+        kept = []
+        for token in tokens:
+            keep = decided.get(token)
+            if keep is None:
+                keep = decided[token] = self._keep(token, seg.stopwords)
+            if keep:
+                kept.append(token)
+        return kept
 
     def tokenize_query(self, text: str) -> list[str]:
         """Tokenize a query: deliberately the same pipeline as documents so tokens match."""
         return self.tokenize(text)
 
-    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
-        """Tokenize a batch of texts, in order."""
-        return [self.tokenize(text) for text in texts]
+    def tokenize_many(
+        self, texts: Sequence[str], processes: int | None = None
+    ) -> list[list[str]]:
+        """Tokenize a batch of texts, in order.
+
+        Args:
+            texts: The texts.
+            processes: Worker processes; ``None`` or 1 tokenizes in this process. Parallel
+                workers each build their own jieba from :attr:`terms`, so the tokens are the
+                same as in-process ones (see :meth:`tokenize_batches`).
+        """
+        if processes is None or processes <= 1:
+            return [self.tokenize(text) for text in texts]
+        out: list[list[str]] = []
+        for batch in self.tokenize_batches(texts, processes=processes):
+            out.extend(batch)
+        return out
+
+    def tokenize_batches(
+        self,
+        texts: Iterable[str],
+        batch_size: int = 1000,
+        processes: int | None = None,
+        reduce: Callable[[list[list[str]]], Any] | None = None,
+    ) -> Iterator[Any]:
+        """Tokenize texts in order, ``batch_size`` at a time, optionally in worker processes.
+
+        jieba is pure Python and holds the GIL, so threads do not help; processes do. Each
+        worker (started with ``spawn``, safe under threads and on every platform) rebuilds
+        this tokenizer with :meth:`from_terms` and :attr:`terms`, which yields the same tokens
+        and :meth:`dictionary_hash`. Texts are read lazily, so a large corpus need not be in
+        memory at once; batches come back in input order.
+
+        Args:
+            texts: The texts, any iterable.
+            batch_size: Texts per batch (per message to a worker).
+            processes: Worker processes; ``None`` means one per CPU, 1 means this process.
+            reduce: Applied to each batch's token lists inside the worker, so only its
+                (smaller) result travels back, e.g. :func:`qa.bm25.encode_tokens`. Must be a
+                module-level function (it is pickled). ``None`` yields the token lists.
+
+        Yields:
+            Per batch: ``reduce(token_lists)``, or the token lists themselves.
+
+        Raises:
+            ValueError: If ``batch_size`` or ``processes`` is below 1.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if processes is None:
+            processes = os.cpu_count() or 1
+        if processes < 1:
+            raise ValueError(
+                f"processes must be at least 1 (or None for one per CPU), got {processes}"
+            )
+        batches = _batched(texts, batch_size)
+        if processes == 1:
+            for batch in batches:
+                tokens = [self.tokenize(text) for text in batch]
+                yield tokens if reduce is None else reduce(tokens)
+            return
+        context = multiprocessing.get_context("spawn")
+        init = (self.config.to_dict(), list(self._terms), reduce)
+        with ProcessPoolExecutor(
+            processes, mp_context=context, initializer=_init_worker, initargs=init
+        ) as pool:
+            # A bounded window of batches in flight: input order kept, texts read lazily, and
+            # a worker that dies raises BrokenProcessPool instead of hanging.
+            pending: deque[Future[Any]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(_tokenize_in_worker, batch))
+                if len(pending) >= 2 * processes:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
     def _keep(self, token: str, stopwords: frozenset[str]) -> bool:
         if not token or token.isspace():
@@ -296,6 +383,31 @@ class Tokenizer:
             segmenter.add_word(word, freq)
         stopwords = frozenset(self.fold(w) for w in self._stopwords)
         return _Segmenter(jieba=segmenter, stopwords=stopwords)
+
+
+def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+# Set once per worker process by the pool initializer (never in the parent process).
+_WORKER: tuple[Tokenizer, Callable[[list[list[str]]], Any] | None] | None = None
+
+
+def _init_worker(
+    config: dict[str, Any], terms: list[str], reduce: Callable[[list[list[str]]], Any] | None
+) -> None:
+    global _WORKER
+    _WORKER = (Tokenizer.from_terms(TokenizerConfig.from_dict(config), terms), reduce)
+
+
+def _tokenize_in_worker(batch: list[str]) -> Any:
+    if _WORKER is None:  # pragma: no cover - the pool always runs the initializer first
+        raise RuntimeError("tokenizer worker used before its initializer ran")
+    tokenizer, reduce = _WORKER
+    tokens = [tokenizer.tokenize(text) for text in batch]
+    return tokens if reduce is None else reduce(tokens)
 
 
 def _import_jieba() -> Any:

@@ -69,9 +69,12 @@ class Document:
         sha256: Hash of the raw file bytes.
         blocks: Cleaned blocks in source order; dropped duplicates are not here.
         articles: The articles the blocks refer to by index.
-        encoding: The encoding the file was decoded with.
-        format: ``txt``, ``md`` and so on.
-        meta: Further metadata found in the text (issuer, document number, ...).
+        encoding: The encoding the file was decoded with (``""`` for PDF and DOCX).
+        format: ``txt``, ``md``, ``pdf``, ``docx`` or ``html``.
+        meta: Further metadata found in the text: ``issuer`` (issuing body or
+            newspaper), ``number`` (文号), ``newspaper``, ``editors``.
+        pages: For PDFs, the offset in ``text`` where each page starts (page
+            ``n`` starts at ``pages[n - 1]``); empty for unpaged formats.
     """
 
     doc_id: str
@@ -85,6 +88,7 @@ class Document:
     encoding: str = "utf-8"
     format: str = "txt"
     meta: dict[str, str] = field(default_factory=dict)
+    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ class Chunk:
         line_end: 1-based last line.
         doc_title: The document title (differs from ``title`` on newspaper pages).
         date: The article's or document's date, when known.
+        page_start: 1-based PDF page of ``start``; 0 for unpaged formats.
+        page_end: 1-based PDF page of the chunk's last character; 0 when unpaged.
     """
 
     id: str
@@ -117,6 +123,8 @@ class Chunk:
     line_end: int
     doc_title: str = ""
     date: str | None = None
+    page_start: int = 0
+    page_end: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the chunk as a JSON-ready dict."""
@@ -142,7 +150,9 @@ class Hit:
         doc: Document id (source file stem).
         title: Article or document title.
         section: Heading trail, joined with `` › ``.
-        start: Character offset of the chunk in the source file.
+        start: Character offset of the chunk in the document's decoded text (for
+            PDF, DOCX and HTML files: the extracted text, kept in the index as
+            ``sources/<doc>.txt``).
         end: Character offset one past the chunk's end.
         score: The retriever's score (fused score for hybrid search).
         line_start: 1-based first line of the chunk in the source file.
@@ -153,6 +163,10 @@ class Hit:
         date: The article's or document's date, when known.
         highlight: ``(start, end)`` offsets of the answer sentence inside
             ``text`` for the first citation of an answer; ``None`` otherwise.
+        page_start: 1-based PDF page where the chunk starts; 0 when unpaged.
+        page_end: 1-based PDF page where it ends.
+        issuer: Issuing body or newspaper, when the document states it.
+        number: Document number (文号), when the document has one.
     """
 
     text: str
@@ -169,20 +183,30 @@ class Hit:
     path: str = ""
     date: str | None = None
     highlight: tuple[int, int] | None = None
+    page_start: int = 0
+    page_end: int = 0
+    issuer: str = ""
+    number: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the hit as a JSON-ready dict."""
         return asdict(self)
 
     def citation(self) -> str:
-        """One-line citation: ``title › section — file, lines a–b``."""
+        """One-line citation: ``title › section — file，第 a–b 行（issuer 文号，date）``.
+
+        PDF passages give pages instead of lines (``第 3 页``, ``第 3–4 页``); the
+        parenthesis lists whichever of issuer, document number and date are known.
+        """
         head = " › ".join(p for p in (self.title, self.section) if p)
-        lines = (
-            f"第 {self.line_start} 行"
-            if self.line_start == self.line_end
-            else f"第 {self.line_start}–{self.line_end} 行"
+        first, last, unit = (
+            (self.page_start, self.page_end, "页") if self.page_start
+            else (self.line_start, self.line_end, "行")
         )
-        return f"{head} — {self.path or self.doc}，{lines}"
+        where = f"第 {first} {unit}" if first == last else f"第 {first}–{last} {unit}"
+        source = " ".join(p for p in (self.issuer, self.number) if p)
+        about = "，".join(p for p in (source, self.date or "") if p)
+        return f"{head} — {self.path or self.doc}，{where}" + (f"（{about}）" if about else "")
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,30 @@ _MARKDOWN = {c: f"&#{ord(c)};" for c in "\\`*_[]{}()#+-!|~$:"}
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 _TABLE = str.maketrans({**_HTML, **_MARKDOWN})
 
+# Bring the latest question to the top of the chat (Gradio's autoscroll is off),
+# so a long reply is read from its answer rather than from its last source.
+# On submit, wait for the new question to appear; after the reply, just scroll.
+_SCROLL_JS = """() => {
+  const sel = '#qa-chat .message-row.user-row', fresh = %s;
+  const seen = document.querySelectorAll(sel).length;
+  let tries = 0;
+  const go = () => {
+    const wrap = document.querySelector('#qa-chat .bubble-wrap');
+    const rows = document.querySelectorAll(sel);
+    if (wrap && rows.length && (!fresh || rows.length > seen)) {
+      const top = rows[rows.length - 1].getBoundingClientRect().top;
+      wrap.scrollTop += top - wrap.getBoundingClientRect().top - 40;
+    } else if (++tries < 50) setTimeout(go, 100);
+  };
+  setTimeout(go, 100);
+}"""
+SCROLL_ON_ASK, SCROLL_ON_REPLY = _SCROLL_JS % "true", _SCROLL_JS % "false"
+
 CSS = """
 .qa-reply {line-height: 1.65}
 .qa-answer {font-size: 1.08em; margin: 0 0 .5em}
 .qa-ref {color: var(--color-accent); font-weight: 600; margin-left: .15em}
-.qa-muted {color: var(--body-text-color-subdued); font-size: .85em}
+.qa-muted {color: var(--body-text-color-subdued); font-size: .85em; font-weight: normal}
 .qa-abstain {border-left: 4px solid #d97706; background: rgba(217,119,6,.08);
   padding: .45em .75em; margin: 0 0 .5em; border-radius: 4px}
 .qa-error {border-left: 4px solid #dc2626; background: rgba(220,38,38,.07);
@@ -124,7 +143,7 @@ def render_answer(answer: Answer) -> str:
     """
     hits = answer.citations
     if answer.abstained:
-        closest = "以下是最接近的段落，仅供参考 (closest passages below, not evidence)。" if hits else ""
+        closest = "以下是最接近的段落，仅供参考 (closest passages, not evidence)。" if hits else ""
         head = (
             f'<div class="qa-abstain"><b>{ABSTAIN_TEXT}</b> (no supporting passage in the '
             f"corpus)。{closest}</div>"
@@ -132,10 +151,7 @@ def render_answer(answer: Answer) -> str:
         label = "最接近的段落 Closest passages"
     else:
         ref = '<span class="qa-ref">[1]</span>' if hits else ""
-        head = (
-            f'<p class="qa-answer">{escape_text(answer.text)}{ref}</p>'
-            f'<div class="qa-muted">置信度 confidence {answer.confidence:.2f}</div>'
-        )
+        head = f'<p class="qa-answer"><b>答：</b>{escape_text(answer.text)}{ref}</p>'
         label = "出处 Sources" + (
             '<span class="qa-muted">（[1] 含答案 holds the answer；其余为相关段落 related）</span>'
             if len(hits) > 1 else ""
@@ -149,7 +165,7 @@ def render_question(question: str) -> str:
     """The user's message as shown: escaped, and shortened when pasted in bulk."""
     shown = question.strip()
     if len(shown) > SHOWN_QUESTION_CHARS:
-        shown = f"{shown[:SHOWN_QUESTION_CHARS]}… (共 {len(question)} 字 / {len(question)} chars)"
+        shown = f"{shown[:SHOWN_QUESTION_CHARS]}…（共 {len(question)} 字，仅显示开头 truncated）"
     return f"<div>{escape_text(shown) or '<i>（空 empty）</i>'}</div>"
 
 
@@ -177,8 +193,9 @@ def respond(
 def build_app(qa: Asker) -> gr.Blocks:
     """The chat app over ``qa``; call ``.queue()`` and ``.launch()`` on it (see :func:`serve`).
 
-    The ``/chat`` endpoint takes ``(message, history, k, mode, docs)`` and
-    returns ``(history, "")``; the last history entry is the reply's HTML.
+    API endpoints: ``/chat`` takes ``(message, history, k, mode, doc)`` and returns
+    ``(history, "")``, the last history entry being the reply's HTML; ``/ask``
+    takes ``(question, k, mode, docs)`` and returns the answer as JSON.
     """
     import gradio as gr
 
@@ -192,6 +209,24 @@ def build_app(qa: Asker) -> gr.Blocks:
         yield [*(history or []), {"role": "user", "content": render_question(message or "")}], ""
         yield respond(qa, message, history, k, mode, doc), ""
 
+    def ask(
+        question: str, k: int = 5, mode: str = "hybrid", docs: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The answer as JSON for API clients: ``Answer.to_dict()``, ``path`` renamed ``file``.
+
+        gradio_client takes any dict with a ``path`` string for a file to download.
+        """
+        try:
+            answer = qa.ask(question, k=int(k), mode=mode, doc=list(docs) if docs else None)
+        except (QAError, ValueError) as exc:
+            raise gr.Error(str(exc), print_exception=False) from exc
+        data = answer.to_dict()
+        data["citations"] = [
+            {("file" if key == "path" else key): value for key, value in hit.items()}
+            for hit in data["citations"]
+        ]
+        return data
+
     with gr.Blocks(title="政策文件问答 Policy Q&A", analytics_enabled=False) as app:
         gr.Markdown(
             "## 政策文件问答 · Policy document Q&A\n"
@@ -202,13 +237,15 @@ def build_app(qa: Asker) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
-                    label="对话 Conversation", height=600, layout="bubble", buttons=["copy_all"],
-                    latex_delimiters=[], feedback_options=None, sanitize_html=True,
+                    label="对话 Conversation", elem_id="qa-chat", height=600, layout="bubble",
+                    autoscroll=False, buttons=["copy_all"], feedback_options=None,
+                    latex_delimiters=[], sanitize_html=True,
                     placeholder="输入问题，按 Enter 提问。<br>Type a question and press Enter.",
                 )
                 message = gr.Textbox(
-                    show_label=False, placeholder="输入问题，例如：哪个区布局磁存储芯片？",
-                    submit_btn="提问 Ask", autofocus=True, elem_id="qa-question",
+                    label="问题 Question", show_label=False, elem_id="qa-question",
+                    placeholder="输入问题，例如：哪个区布局磁存储芯片？",
+                    submit_btn="提问 Ask", autofocus=True,
                 )
                 examples = gr.Examples(
                     list(EXAMPLES), inputs=[message], label="示例问题 Examples（点击提问）",
@@ -221,11 +258,16 @@ def build_app(qa: Asker) -> gr.Blocks:
                     info="留空即检索全部文件 (empty = all documents)",
                 )
                 gr.ClearButton([chatbot, message], value="清空对话 Clear")
+        gr.api(ask, api_name="ask")
         inputs = [message, chatbot, k, mode, doc]
-        message.submit(chat, inputs, [chatbot, message], api_name="chat")
-        examples.load_input_event.then(
+        asked = message.submit(chat, inputs, [chatbot, message], api_name="chat")
+        clicked = examples.load_input_event.then(
             chat, inputs, [chatbot, message], api_visibility="undocumented"
         )
+        for event in (asked, clicked):
+            event.then(None, js=SCROLL_ON_REPLY, queue=False)
+        message.submit(None, js=SCROLL_ON_ASK, queue=False)
+        examples.load_input_event.then(None, js=SCROLL_ON_ASK, queue=False)
     return app
 
 
@@ -266,7 +308,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ValueError("--auth must be USER:PASS with both parts non-empty, e.g. --auth me:s3cret")
+        raise ValueError("--auth must be USER:PASS, both non-empty (e.g. --auth me:s3cret)")
     return user, password
 
 
@@ -277,6 +319,9 @@ def cli(args: argparse.Namespace) -> int:
     auth = parse_auth(args.auth)
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        print(f"注意 (warning): serving on {args.host} without --auth; anyone who can reach "
+              "this address can use it.", file=sys.stderr)
     qa = QA.open(args.index, args.corpus, progress=True)
     print(f"已载入索引 (index loaded): {args.index}, {len(qa.documents)} documents",
           file=sys.stderr)

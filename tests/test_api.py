@@ -18,12 +18,19 @@ ANSWERABLE = [
     ("哪个区布局磁存储芯片？", "西海岸新区", "000_b17fa6633de3b991"),
     ("Which district hosts magnetic storage chips?", "西海岸新区", "000_b17fa6633de3b991"),
     ("磁存儲芯片佈局在哪個區？", "西海岸新区", "000_b17fa6633de3b991"),
-    ("到2027年智能家电产业规模目标是多少？", "4200亿元", "000_b17fa6633de3b991"),
+    ("到2027年智能家电产业规模目标是多少？", "4200亿元", "000_b17fa6633de3b991 001_4e6bce0085b10f1e"),
     ("到2026年青岛全市人才总量目标是多少？", "300万", "002_e4ce7d2251e78f88"),
-    ("西海岸新区高端制造业“十四五”规划的规划期是哪几年？", "2021-2025", "003_09d1406d1d7e5116"),
+    ("到“十四五”末期，西海岸新区制造业产值力争达到多少？", "6600亿元", "003_09d1406d1d7e5116"),
     ("到2027年要建成多少家国家级智能工厂？", "25家", "004_3ac7f40897e9268e"),
 ]
-UNANSWERABLE = ["烟台市磁存储芯片产业布局在哪个区？", "青岛2030年的地区生产总值目标是多少？"]
+UNANSWERABLE = [
+    "烟台市磁存储芯片产业布局在哪个区？",  # another city
+    "青岛2030年的地区生产总值目标是多少？",  # a year the documents do not cover
+    "青岛港2024年集装箱吞吐量是多少万标准箱？",  # a unit no cited passage gives
+    "今天天气怎么样？",  # small talk
+    "<script>alert(1)</script>",  # markup
+    "asdfgh",  # noise
+]
 
 
 @pytest.mark.parametrize(("question", "expected", "doc"), ANSWERABLE)
@@ -34,7 +41,7 @@ def test_ask_answers_seed_questions(seed_qa, question, expected, doc):
     assert expected in answer.text.replace(" ", ""), (question, answer.text)
     assert len(answer.text) <= 150
     first = answer.citations[0]
-    assert first.doc == doc
+    assert first.doc in doc.split()
     # The answer is the highlighted span of the first citation.
     a, b = first.highlight
     assert answer.text.replace(" ", "") in first.text[a:b].replace(" ", "").replace("\n", "")

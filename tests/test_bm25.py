@@ -269,3 +269,60 @@ def test_corrupt_json_and_bad_indices(saved: Path) -> None:
     (saved / PARAMS_FILE).write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match=PARAMS_FILE):
         BM25Index.load(saved)
+
+
+def test_builder_in_batches_equals_build(corpus: list[list[str]], queries: list[list[str]]) -> None:
+    from qa.bm25 import BM25Builder, encode_tokens
+
+    for config in (BM25Config(), BM25Config(variant="okapi", k1=1.5)):
+        whole = BM25Index.build(corpus, config)
+        builder = BM25Builder(config)
+        for start in range(0, len(corpus), 37):
+            builder.add_counts(encode_tokens(corpus[start : start + 37]))
+        builder.add([])  # an empty batch changes nothing
+        batched = builder.finish()
+        assert batched.vocab == whole.vocab  # first-occurrence order across batches
+        assert batched.n_docs == whole.n_docs and batched.avgdl == whole.avgdl
+        for name in ("data", "indices", "indptr"):
+            assert np.array_equal(getattr(batched, name), getattr(whole, name)), name
+        for query in queries:
+            assert np.array_equal(batched.scores(query), whole.scores(query))
+
+
+def test_encode_tokens_counts() -> None:
+    from qa.bm25 import encode_tokens
+
+    counts = encode_tokens([["b", "a", "b"], [], ["c", "a"]])
+    assert counts.vocab == ["b", "a", "c"]
+    assert counts.lengths.tolist() == [3, 0, 2]
+    pairs = sorted(
+        zip(counts.docs.tolist(), counts.terms.tolist(), counts.tf.tolist(), strict=True)
+    )
+    assert pairs == [(0, 0, 2), (0, 1, 1), (2, 1, 1), (2, 2, 1)]
+
+
+def test_top_k_matches_full_sort() -> None:
+    from qa.bm25 import top_k
+
+    rng = np.random.default_rng(3)
+    for n, k in [(1000, 10), (50, 50), (5, 10), (2000, 1)]:
+        # Few distinct values: many ties, and zeros that must never be returned.
+        scores = rng.integers(0, 6, size=n).astype(np.float32)
+        ids, values = top_k(scores, k)
+        order = np.lexsort((np.arange(n), -scores))
+        expected = [i for i in order if scores[i] > 0][:k]
+        assert ids.tolist() == expected
+        assert values.tolist() == scores[expected].tolist()
+
+
+def test_out_of_range_postings_caught_at_query_time(tmp_path: Path, monkeypatch) -> None:
+    import qa.bm25 as bm25_module
+
+    BM25Index.build([["a", "b"], ["a"], ["c"]], BM25Config()).save(tmp_path)
+    indices = np.load(tmp_path / INDICES_FILE)
+    indices[-1] = 7  # same length, so only the id range is wrong
+    np.save(tmp_path / INDICES_FILE, indices, allow_pickle=False)
+    monkeypatch.setattr(bm25_module, "SCAN_AT_LOAD", 0)  # as for a large index: no scan
+    index = BM25Index.load(tmp_path, mmap=True)
+    with pytest.raises(ValueError, match=INDICES_FILE):
+        index.scores(["a", "b", "c"])

@@ -66,11 +66,15 @@ def test_read_text_rejects_empty_files(tmp_path, content):
         read_text(path)
 
 
-def test_read_text_rejects_non_utf8_naming_the_file(tmp_path):
+def test_read_text_detects_gbk_and_rejects_binary_naming_the_file(tmp_path):
     path = tmp_path / "gbk.txt"
     path.write_bytes("青岛市人民政府".encode("gb18030"))
-    with pytest.raises(ValueError, match="gbk.txt.*UTF-8"):
-        load_document(path)
+    assert read_text(path) == ("青岛市人民政府", "gbk")
+    assert load_document(path).encoding == "gbk"
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\x00\x01\x02\xff" * 8)
+    with pytest.raises(ValueError, match="binary.txt.*binary"):
+        load_document(binary)
 
 
 def test_crlf_is_whitespace_and_offsets_index_the_decoded_text():

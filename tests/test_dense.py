@@ -115,3 +115,56 @@ def test_search_within_rows_only_returns_those_rows():
     # k larger than the index is fine and never pads with -1
     ids, _ = index.batch_search(vectors[:1], 500)
     assert ids.shape == (1, 50) and (ids >= 0).all()
+
+
+def _clustered(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((40, dim))
+    return (centres[rng.integers(0, 40, n)] + 0.3 * rng.standard_normal((n, dim))).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_every_kind_saves_and_loads_memory_mapped(tmp_path, kind):
+    import faiss
+
+    vectors = _clustered(3000, 32, 5)
+    queries = _clustered(30, 32, 6)
+    index = DenseIndex.build(vectors, kind)
+    assert index.kind == kind and index.params["kind"] == kind
+    index.save(tmp_path)
+    for mmap in (True, False):
+        again = DenseIndex.load(tmp_path, kind, mmap=mmap)
+        assert again.params == index.params
+        for k in (10, 300):  # 300 > HNSW efSearch: widened per call
+            a_ids, a_scores = again.batch_search(queries, k)
+            b_ids, b_scores = index.batch_search(queries, k)
+            assert np.array_equal(a_ids, b_ids) and np.allclose(a_scores, b_scores)
+    exact, _ = DenseIndex.build(vectors, "flat").batch_search(queries, 10)
+    approx, _ = index.batch_search(queries, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx, strict=True)])
+    assert recall >= 0.95, (kind, recall)
+    rows = np.arange(0, 3000, 7)
+    ids, _ = index.batch_search_within(queries[:3], 10, rows)
+    assert set(ids[ids >= 0].tolist()) <= set(rows.tolist())
+    assert faiss.omp_get_max_threads() >= 1
+
+
+def test_auto_type_by_size_and_ivf_override():
+    from qa.dense import FLAT_MAX, ivf_lists, ivf_probes
+
+    assert choose_index_type(FLAT_MAX) == "flat"
+    assert choose_index_type(FLAT_MAX + 1) == "hnsw"
+    assert choose_index_type(10, "ivf") == "ivf"
+    assert ivf_lists(1_000_000) == 1024 and ivf_probes(1024) == 64
+    assert ivf_lists(10) == 1 and ivf_probes(1) == 1
+
+
+def test_small_searches_leave_thread_setting_alone():
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    index = DenseIndex.build(_clustered(200, 16, 1), "flat")
+    index.search(_clustered(1, 16, 2)[0], 5)
+    assert faiss.omp_get_max_threads() == before

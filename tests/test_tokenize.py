@@ -201,3 +201,24 @@ def test_parse_term() -> None:
     assert parse_term("崂山") == ("崂山", None)
     with pytest.raises(ValueError, match="frequency"):
         parse_term("崂山 0")
+
+
+def test_parallel_tokenizing_matches_serial(tok: Tokenizer, seed_lines: list[str]) -> None:
+    lines = seed_lines[:120]
+    serial = tok.tokenize_many(lines)
+    assert tok.tokenize_many(lines, processes=2) == serial
+    batches = list(tok.tokenize_batches(iter(lines), batch_size=50, processes=2))
+    assert [len(b) for b in batches] == [50, 50, 20]
+    assert [t for b in batches for t in b] == serial
+    # In-process batches with a reduce step, as the BM25 build uses them.
+    from qa.bm25 import encode_tokens
+
+    counts = list(tok.tokenize_batches(lines, batch_size=100, processes=1, reduce=encode_tokens))
+    assert sum(len(c.lengths) for c in counts) == len(lines)
+
+
+def test_tokenize_batches_rejects_bad_arguments(tok: Tokenizer) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        list(tok.tokenize_batches(["a"], batch_size=0))
+    with pytest.raises(ValueError, match="processes"):
+        list(tok.tokenize_batches(["a"], processes=0))
