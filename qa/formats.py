@@ -567,7 +567,10 @@ def read_html(raw: bytes, path: Path) -> Extracted:
         import lxml.html
         import trafilatura
     except ImportError as exc:  # pragma: no cover - declared dependencies
-        raise ImportError("Reading web pages needs trafilatura: pip install trafilatura") from exc
+        raise ImportError(
+            f"Reading web pages needs trafilatura and lxml_html_clean ({exc}): "
+            'pip install -e . (or: pip install trafilatura lxml_html_clean)'
+        ) from exc
     html, encoding = _decode_html(raw, path)
     try:
         tree = lxml.html.document_fromstring(html)
