@@ -158,6 +158,7 @@ def test_auto_type_by_size_and_ivf_override():
     assert choose_index_type(FLAT_MAX + 1) == "hnsw"
     assert choose_index_type(10, "ivf") == "ivf"
     assert ivf_lists(1_000_000) == 1024 and ivf_probes(1024) == 64
+    assert ivf_probes(128) == 32
     assert ivf_lists(10) == 1 and ivf_probes(1) == 1
 
 

@@ -1,0 +1,7 @@
+"""Scale-and-speed benchmark: how build, load, memory and query latency grow with the corpus.
+
+Run ``python -m bench --sizes 10000,100000,1000000 --json bench/results.json``. Corpora are
+synthetic (real seed sentences recombined, see :mod:`bench.synth`), chunk vectors too (see
+:mod:`bench.vectors`); everything timed is the product's own code. Not part of the test
+suite, except a 1K-chunk smoke run (``tests/test_bench.py``).
+"""

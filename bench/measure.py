@@ -1,0 +1,56 @@
+"""Small measuring helpers: latency percentiles, resident memory, sizes on disk."""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (``VmRSS``; peak RSS off Linux)."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # pragma: no cover
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024  # pragma: no cover
+
+
+def disk_mb(directory: Path) -> float:
+    """Total size of the files in ``directory`` (not recursive), in MB."""
+    return sum(p.stat().st_size for p in Path(directory).iterdir() if p.is_file()) / 1e6
+
+
+def timed_ms(fn: Callable[..., object], *args: Any, **kwargs: Any) -> float:
+    """Wall time of one call ``fn(*args, **kwargs)``, in milliseconds."""
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return (time.perf_counter() - start) * 1000
+
+
+def latency(prefix: str, times_ms: Sequence[float]) -> dict[str, float]:
+    """``{prefix}/p50_ms``, ``p95_ms`` and ``qps`` of single-query timings."""
+    t = np.asarray(times_ms, dtype=np.float64)
+    return {
+        f"{prefix}/p50_ms": float(np.percentile(t, 50)),
+        f"{prefix}/p95_ms": float(np.percentile(t, 95)),
+        f"{prefix}/qps": float(1000 * len(t) / t.sum()) if t.sum() > 0 else 0.0,
+    }
+
+
+def load_average() -> float:
+    """The 1-minute load average (other work on the machine skews timings), or -1."""
+    try:
+        return float(os.getloadavg()[0])
+    except OSError:  # pragma: no cover - not available
+        return -1.0

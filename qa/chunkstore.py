@@ -1,0 +1,270 @@
+"""Row-addressable chunk storage: ``chunks.jsonl`` plus memory-mapped row offsets.
+
+Reading a million chunks into :class:`~qa.types.Chunk` objects takes seconds and gigabytes;
+a query needs ten of them. :class:`ChunkStore` keeps the JSON Lines file as it is (one chunk
+per line, row order = BM25 document order = FAISS row order) and adds two ``.npy`` side files,
+so opening is a few memory maps and a chunk is parsed only when asked for:
+
+    chunks.jsonl          one chunk per line (:meth:`Chunk.to_dict`), UTF-8
+    chunks_offsets.npy    int64, ``n + 1`` byte offsets: row ``r`` is ``[off[r], off[r + 1])``
+    chunks_docs.npy       int32 per row: the row's document as an index into ...
+    chunks_docs.json      ... the document ids, in order of first appearance
+    chunks_col_NAME.npy   optional int64 per row, e.g. a date key for filtering (``columns``)
+
+The store only writes into the directory it is given; making the whole index directory
+atomic (build in a temporary directory, then rename) is the caller's job, as for the other
+index files.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+
+from .types import Chunk
+
+CHUNKS_FILE = "chunks.jsonl"
+OFFSETS_FILE = "chunks_offsets.npy"
+DOC_CODES_FILE = "chunks_docs.npy"
+DOC_IDS_FILE = "chunks_docs.json"
+FILES = (CHUNKS_FILE, OFFSETS_FILE, DOC_CODES_FILE, DOC_IDS_FILE)
+COLUMN_PREFIX = "chunks_col_"
+_COLUMN_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class ChunkStore(Sequence[Chunk]):
+    """Chunks by row, parsed on access from a memory-mapped JSON Lines file.
+
+    Open one with :meth:`open`, write one with :meth:`write`. Reading is safe from several
+    threads at once. ``store[row]`` parses one line; iterating parses them all in order.
+
+    Example:
+        >>> store = ChunkStore.write(tmp, chunks)  # doctest: +SKIP
+        >>> store = ChunkStore.open(tmp)  # doctest: +SKIP
+        >>> store[3].text, len(store), store.rows_of("000_b17fa6633de3b991")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, data: mmap.mmap | bytes, offsets: np.ndarray, doc_codes: np.ndarray,
+        doc_ids: Sequence[str], columns: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        self._data = data
+        self._columns = dict(columns or {})
+        self._offsets = offsets
+        self._codes = doc_codes
+        self._doc_ids = tuple(doc_ids)
+        self._code_of = {doc: i for i, doc in enumerate(self._doc_ids)}
+        self._by_doc: tuple[np.ndarray, np.ndarray] | None = None
+
+    # ------------------------------------------------------------------ write / open
+    @classmethod
+    def write(
+        cls, directory: Path, chunks: Iterable[Chunk],
+        columns: Mapping[str, Callable[[Chunk], int]] | None = None,
+    ) -> ChunkStore:
+        """Write ``chunks`` (any iterable, consumed once) into ``directory`` and open them.
+
+        Args:
+            directory: Where the files go (created if needed).
+            chunks: The chunks in row order.
+            columns: Per-row integers to keep beside the chunks, by name (lower-case letters,
+                digits, ``_``), e.g. ``{"date": lambda c: date_key(c.date)}``; read back with
+                :meth:`column` without parsing any chunk.
+
+        Raises:
+            ValueError: For a bad column name.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        columns = dict(columns or {})
+        bad = [name for name in columns if not _COLUMN_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"column names {bad}: use lower-case letters, digits and _")
+        offsets = [0]
+        codes: list[int] = []
+        values: dict[str, list[int]] = {name: [] for name in columns}
+        code_of: dict[str, int] = {}
+        with open(directory / CHUNKS_FILE, "wb") as fh:
+            for chunk in chunks:
+                # json.dumps escapes line breaks inside strings, so a line is one chunk.
+                line = (json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+                fh.write(line)
+                offsets.append(offsets[-1] + len(line))
+                codes.append(code_of.setdefault(chunk.doc, len(code_of)))
+                for name, fn in columns.items():
+                    values[name].append(int(fn(chunk)))
+        np.save(directory / OFFSETS_FILE, np.asarray(offsets, dtype=np.int64), allow_pickle=False)
+        np.save(directory / DOC_CODES_FILE, np.asarray(codes, dtype=np.int32), allow_pickle=False)
+        for name, column in values.items():
+            np.save(directory / f"{COLUMN_PREFIX}{name}.npy", np.asarray(column, dtype=np.int64),
+                    allow_pickle=False)
+        with open(directory / DOC_IDS_FILE, "w", encoding="utf-8") as fh:
+            json.dump(list(code_of), fh, ensure_ascii=False)
+        return cls.open(directory)
+
+    @classmethod
+    def open(cls, directory: Path) -> ChunkStore:
+        """Open a store written by :meth:`write`, without reading the chunks.
+
+        Raises:
+            ValueError: When a file is missing, truncated or disagrees with the others; the
+                message names the file.
+        """
+        directory = Path(directory)
+        for name in FILES:
+            if not (directory / name).is_file():
+                raise ValueError(
+                    f"{name} is missing from {directory} (an index from before the chunk "
+                    "store, or damaged): rebuild the index"
+                )
+        offsets = _read_array(directory / OFFSETS_FILE, np.int64)
+        codes = _read_array(directory / DOC_CODES_FILE, np.int32)
+        try:
+            with open(directory / DOC_IDS_FILE, encoding="utf-8") as fh:
+                doc_ids = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{DOC_IDS_FILE} is corrupt: {exc}") from exc
+        if not isinstance(doc_ids, list) or not all(isinstance(d, str) for d in doc_ids):
+            raise ValueError(f"{DOC_IDS_FILE} is corrupt: expected a list of document ids")
+        size = (directory / CHUNKS_FILE).stat().st_size
+        n = len(offsets) - 1
+        if n < 0 or offsets[0] != 0 or int(offsets[-1]) != size:
+            raise ValueError(
+                f"{OFFSETS_FILE} does not match {CHUNKS_FILE} ({size} bytes): truncated file?"
+            )
+        if n and not np.all(np.diff(offsets) > 0):
+            raise ValueError(f"{OFFSETS_FILE} is corrupt: offsets must increase")
+        if len(codes) != n:
+            raise ValueError(f"{DOC_CODES_FILE} has {len(codes)} rows, {OFFSETS_FILE} has {n}")
+        if n and (int(codes.min()) < 0 or int(codes.max()) >= len(doc_ids)):
+            raise ValueError(f"{DOC_CODES_FILE} is corrupt: codes outside 0..{len(doc_ids) - 1}")
+        columns = {}
+        for path in sorted(directory.glob(f"{COLUMN_PREFIX}*.npy")):
+            column = _read_array(path, np.int64)
+            if len(column) != n:
+                raise ValueError(f"{path.name} has {len(column)} rows, {OFFSETS_FILE} has {n}")
+            columns[path.name[len(COLUMN_PREFIX) : -len(".npy")]] = column
+        data: mmap.mmap | bytes = b""
+        if size:
+            with open(directory / CHUNKS_FILE, "rb") as fh:
+                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        return cls(data, offsets, codes, doc_ids, columns)
+
+    def close(self) -> None:
+        """Release the memory map (chunks can no longer be read)."""
+        if isinstance(self._data, mmap.mmap):
+            self._data.close()
+
+    def __enter__(self) -> ChunkStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ rows
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        """The chunk at ``row`` (negative counts from the end), or a list for a slice.
+
+        Raises:
+            IndexError: For a row outside the store.
+        """
+        if isinstance(row, slice):
+            return [self._parse(r) for r in range(*row.indices(len(self)))]
+        n = len(self)
+        r = int(row)
+        if r < 0:
+            r += n
+        if not 0 <= r < n:
+            raise IndexError(f"chunk row {row} out of range 0..{n - 1}")
+        return self._parse(r)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for r in range(len(self)):
+            yield self._parse(r)
+
+    def get_many(self, rows: Iterable[int]) -> list[Chunk]:
+        """The chunks at ``rows``, in that order."""
+        return [self[r] for r in rows]
+
+    def _parse(self, r: int) -> Chunk:
+        start, end = int(self._offsets[r]), int(self._offsets[r + 1])
+        return Chunk.from_dict(json.loads(self._data[start:end]))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Names of the per-row integer columns stored with the chunks."""
+        return tuple(sorted(self._columns))
+
+    def column(self, name: str) -> np.ndarray:
+        """A per-row integer column (int64, memory-mapped).
+
+        Raises:
+            KeyError: For a column the store does not have, naming the ones it has.
+        """
+        if name not in self._columns:
+            raise KeyError(f"no chunk column {name!r}; this store has {list(self.columns)}")
+        return self._columns[name]
+
+    # ------------------------------------------------------------------ documents
+    @property
+    def doc_ids(self) -> tuple[str, ...]:
+        """The distinct document ids, in order of first appearance."""
+        return self._doc_ids
+
+    @property
+    def doc_codes(self) -> np.ndarray:
+        """Per row, the index of its document in :attr:`doc_ids` (int32, memory-mapped)."""
+        return self._codes
+
+    def docs(self) -> np.ndarray:
+        """The document id of every row, as a numpy object array (builds it: O(rows))."""
+        return np.asarray(self._doc_ids, dtype=object)[self._codes]
+
+    def rows_of(self, docs: str | Iterable[str]) -> np.ndarray:
+        """The rows of one or more documents, ascending (int64).
+
+        The first call groups rows by document once (a stable sort of :attr:`doc_codes`);
+        later calls are a few array slices.
+
+        Raises:
+            ValueError: For an unknown document id, naming it.
+        """
+        wanted = [docs] if isinstance(docs, str) else list(docs)
+        unknown = [d for d in wanted if d not in self._code_of]
+        if unknown:
+            shown = list(self._doc_ids[:20]) + (["…"] if len(self._doc_ids) > 20 else [])
+            raise ValueError(f"Unknown document id(s) {unknown}; indexed: {shown}")
+        if self._by_doc is None:
+            order = np.argsort(self._codes, kind="stable").astype(np.int64)
+            ptr = np.zeros(len(self._doc_ids) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self._codes, minlength=len(self._doc_ids)), out=ptr[1:])
+            self._by_doc = (order, ptr)  # two arrays, published at once: thread-safe
+        order, ptr = self._by_doc
+        codes = sorted({self._code_of[d] for d in wanted})
+        rows = np.concatenate([order[ptr[c] : ptr[c + 1]] for c in codes])
+        return np.sort(rows)
+
+
+def _read_array(path: Path, dtype: type) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False, mmap_mode="r")
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path.name} is corrupt or truncated: {exc}") from exc
+    if not isinstance(array, np.ndarray) or array.ndim != 1 or array.dtype != dtype:
+        raise ValueError(f"{path.name} is corrupt: expected a 1-d {np.dtype(dtype).name} array")
+    return array

@@ -1,0 +1,77 @@
+"""Smoke test: the benchmark end to end at 1K chunks (a few seconds; random corpus vectors)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main, parse_sizes
+
+SIZE = 1000
+KEYS = [
+    "build_s", "build/tokenize_s", "build/bm25_s", "build/dense_s", "build/write_s",
+    "disk_mb", "load_s", "rss_mb", "first_query_ms",
+    "bm25/p50_ms", "bm25/p95_ms", "dense/p50_ms", "dense/p95_ms",
+    "hybrid/p50_ms", "hybrid/p95_ms", "hybrid/batch32_ms_per_query", "bm25/batch32_qps",
+    "bm25/speedup_vs_rank_bm25", "rank_bm25/p50_ms", "exact/p50_ms",
+    "hnsw/p50_ms", "ivf/p50_ms",
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, str]:
+    out = tmp_path_factory.mktemp("bench")
+    argv = [
+        "--sizes", str(SIZE), "--vectors", "random", "--encoder-texts", "4", "--queries", "30",
+        "--json", str(out / "results.json"), "--plot", str(out / "latency.png"),
+        "--work", str(out / "work"), "--processes", "1",
+    ]
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(argv) == 0
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return results, out, printed.getvalue()
+
+
+def test_keys_and_sane_numbers(run) -> None:
+    results, _, _ = run
+    for key in KEYS:
+        value = results[f"{SIZE}/{key}"]
+        assert isinstance(value, float) and value > 0, key
+    for kind in ("bm25", "dense", "hybrid"):
+        assert results[f"{SIZE}/{kind}/p95_ms"] >= results[f"{SIZE}/{kind}/p50_ms"]
+    assert results[f"{SIZE}/dense/kind"] == "flat"  # exact at this size
+    assert results[f"{SIZE}/dense/recall@10"] == 1.0
+    assert 0 <= results[f"{SIZE}/ann_recall@10"] <= 1
+    # Same tokens and parameters: the same top 10 as rank-bm25, and faster.
+    assert results[f"{SIZE}/bm25/same_top10_as_rank_bm25"] == 1.0
+    assert results[f"{SIZE}/bm25/speedup_vs_rank_bm25"] > 1
+    assert 0 < results[f"{SIZE}/rss_mb"] < 4096
+    assert results["encoder/passages_per_s"] > 0 and results["encoder/query_p50_ms"] > 0
+    assert "random" in results["meta/note"]
+
+
+def test_table_plot_and_index_files(run) -> None:
+    results, out, printed = run
+    assert "hybrid p50/p95" in printed and "1,000" in printed
+    assert "Synthetic" in printed
+    assert (out / "latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    index = out / "work" / f"index-{SIZE}"
+    names = {p.name for p in index.iterdir()}
+    assert {"manifest.json", "chunks.jsonl", "chunks_offsets.npy", "dense.faiss",
+            "bm25_data.npy", "terms.json"} <= names
+
+
+def test_parse_sizes() -> None:
+    import argparse
+
+    assert parse_sizes("100000,10_000,10000") == (10000, 100000)
+    with pytest.raises(argparse.ArgumentTypeError, match="at least 100"):
+        parse_sizes("10")
+    with pytest.raises(argparse.ArgumentTypeError, match="integers"):
+        parse_sizes("1e4")
