@@ -140,15 +140,27 @@ def _open_state(index: Path) -> State:
         raise index_error(index, str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
 
 
-def _encoder_factory(state: State, encoder: str | Encoder | None) -> Callable[[], Encoder]:
-    """The index's own encoder, made only when something must be embedded."""
-    built_with = state.encoder.get("name")
+def check_encoder(
+    built_with: object, encoder: str | Encoder | None, directory: Path | str = "index"
+) -> None:
+    """Refuse an encoder other than the one an index was built with.
+
+    Raises:
+        IndexUnusableError: Naming both encoders and the command that rebuilds.
+    """
     wanted = encoder if isinstance(encoder, str) or encoder is None else encoder.name
     if wanted is not None and wanted != built_with:
         raise IndexUnusableError(
-            f"索引使用的编码器不同 (encoder mismatch): the index was built with {built_with!r}, "
-            f"not {wanted!r}; its vectors would not be comparable."
+            f"索引使用的编码器不同 (encoder mismatch): {directory} was built with "
+            f"{built_with!r}, not {wanted!r}; its vectors would not be comparable. "
+            f"Run: qa build --rebuild --index {directory} --encoder {wanted}"
         )
+
+
+def _encoder_factory(state: State, encoder: str | Encoder | None) -> Callable[[], Encoder]:
+    """The index's own encoder, made only when something must be embedded."""
+    built_with = state.encoder.get("name")
+    check_encoder(built_with, encoder)
     made: list[Encoder] = [encoder] if isinstance(encoder, Encoder) else []
 
     def factory() -> Encoder:
@@ -446,13 +458,7 @@ class QA:
         directory = Path(index)
         manifest = read_manifest(directory)
         built_with = manifest.encoder.get("name")
-        wanted = encoder if isinstance(encoder, str) or encoder is None else encoder.name
-        if wanted is not None and wanted != built_with:
-            raise IndexUnusableError(
-                f"索引使用的编码器不同 (encoder mismatch): {directory} was built with "
-                f"{built_with!r}, not {wanted!r}. Run: qa build --rebuild --index {directory} "
-                f"--encoder {wanted}"
-            )
+        check_encoder(built_with, encoder, directory)
         try:
             chunks = read_chunks(directory / CHUNKS)
             terms = read_json(directory / TERMS)
