@@ -279,7 +279,7 @@ def serve(
 
     Args:
         qa: The loaded index, shared by all requests (its methods are thread-safe).
-        host: Address to bind; ``0.0.0.0`` exposes it on the network.
+        host: Address to bind; anything but loopback exposes it on the network.
         port: Port to bind.
         auth: ``(user, password)`` to require a login.
         block: Wait until interrupted; ``False`` returns once the server runs.
