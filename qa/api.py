@@ -10,16 +10,16 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import re
+import mmap
 import sys
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from .answer import Answerer, SentenceTable, idf_lookup, load_places
+from .answer import Answerer, idf_lookup, load_places
 from .bm25 import BM25Index
+from .chunkstore import ChunkStore
 from .config import AnswerConfig, FusionConfig, Settings
 from .corpus import corpus_hashes, gather, no_documents, scan
 from .dense import DenseIndex, Encoder, make_encoder
@@ -27,9 +27,8 @@ from .errors import IndexUnusableError, QAError, QuestionError
 from .formats import MAX_BYTES
 from .retrieve import MODES, BM25Retriever, DenseRetriever, HybridRetriever, Ranked
 from .store import (
-    CHUNKS,
     DOCS,
-    SENTENCES,
+    FOLDED,
     TERMS,
     Manifest,
     commit_build,
@@ -38,14 +37,14 @@ from .store import (
     index_error,
     is_vacant,
     new_build_dir,
-    read_chunks,
     read_json,
     read_jsonl,
     read_manifest,
+    read_sentences,
 )
 from .tokenize import Tokenizer, curated_terms
 from .translate import Glossary
-from .types import Answer, Chunk, Hit
+from .types import Answer, Hit, SentenceTable, date_key
 from .update import (
     DocRecord,
     Plan,
@@ -59,7 +58,7 @@ from .update import (
 )
 
 MAX_QUESTION_CHARS = 2000
-_DATE_BOUND = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_MENTION_MEMO = 4096
 __all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_question",
            "remove_documents", "sentence_table", "sync_corpus"]
 
@@ -83,27 +82,6 @@ def check_question(question: str) -> str:
 def _check_mode(mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
-
-
-def date_key(date: str | None, upper: bool = False) -> int:
-    """``YYYY[-MM[-DD]]`` as a sortable ``YYYYMMDD`` int (0 for none).
-
-    Missing parts count as the start of the period, or its end when ``upper``.
-
-    Raises:
-        ValueError: For text that is not such a date.
-    """
-    if not date:
-        return 0
-    match = _DATE_BOUND.match(date.strip())
-    if not match:
-        raise ValueError(
-            f"Bad date {date!r}: write it as 2025-01-15, 2025-01 or 2025."
-        )
-    y, m, d = match.groups()
-    month = int(m) if m else (12 if upper else 0)
-    day = int(d) if d else (31 if upper else 0)
-    return int(y) * 10000 + month * 100 + day
 
 
 # ------------------------------------------------------------------ building and updating
@@ -353,7 +331,7 @@ class QA:
         self,
         directory: Path,
         manifest: Manifest,
-        chunks: list[Chunk],
+        chunks: ChunkStore,
         tokenizer: Tokenizer,
         bm25: BM25Index,
         dense: DenseIndex,
@@ -365,6 +343,7 @@ class QA:
     ) -> None:
         self.directory = directory
         self.manifest = manifest
+        # Chunks are parsed only when a result needs them (the index may hold a million).
         self.chunks = chunks
         # Chunking, tokens, BM25 and vectors are fixed by the build; fusion and answering
         # are query-time choices, so they come from the caller (or today's defaults).
@@ -391,23 +370,10 @@ class QA:
             mentions=self._mentions,
             fold=tokenizer.fold,
         )
-        self._folded_corpus: str | None = None
+        self._folded = _map(directory / FOLDED)
+        self._mentioned: dict[str, bool] = {}
         self.records = {r.doc: r for r in records}
-        # One pass over the chunks (the index may hold a million): rows per document, dates.
-        rows: dict[str, list[int]] = defaultdict(list)
-        dates = np.zeros(len(chunks), dtype=np.int64)
-        keys: dict[str, int] = {}
-        for i, c in enumerate(chunks):
-            rows[c.doc].append(i)
-            if c.date:
-                if c.date not in keys:
-                    try:
-                        keys[c.date] = date_key(c.date)
-                    except ValueError:
-                        keys[c.date] = 0  # an unreadable date filters like none
-                dates[i] = keys[c.date]
-        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in rows.items()}
-        self._dates = dates
+        self._dates = chunks.column("date")
 
     # ----------------------------------------------------------------- build / load
     @classmethod
@@ -468,16 +434,20 @@ class QA:
         built_with = manifest.encoder.get("name")
         check_encoder(built_with, encoder, directory)
         try:
-            chunks = read_chunks(directory / CHUNKS)
+            chunks = ChunkStore.open(directory)
+            chunks.column("date")  # present in every index this version writes
+            if not (directory / FOLDED).is_file():
+                raise ValueError(f"{directory / FOLDED} is missing")
             terms = read_json(directory / TERMS)
             settings = Settings.from_dict(manifest.settings)
             tokenizer = Tokenizer.from_terms(settings.tokenizer, terms)
             if tokenizer.dictionary_hash() != manifest.tokenizer.get("dictionary_hash"):
-                raise ValueError("tokenizer dictionary differs from the one the index was built with")
+                raise ValueError(
+                    "tokenizer dictionary differs from the one the index was built with"
+                )
             bm25 = BM25Index.load(directory)
             dense = DenseIndex.load(directory, manifest.dense_kind)
-            with np.load(directory / SENTENCES, allow_pickle=False) as npz:
-                sentences = SentenceTable(npz["ptr"], npz["spans"], npz["vectors"])
+            sentences = read_sentences(directory)
             records = [DocRecord.from_dict(d) for d in read_jsonl(directory / DOCS)]
         except (ValueError, KeyError, OSError, TypeError) as exc:
             raise index_error(directory, str(exc).splitlines()[0] if str(exc) else repr(exc)) \
@@ -538,12 +508,18 @@ class QA:
         return qa
 
     def _mentions(self, term: str) -> bool:
-        """Whether any chunk contains ``term`` (whitespace removed, folded)."""
-        if self._folded_corpus is None:
-            self._folded_corpus = "\n".join(
-                self.tokenizer.fold("".join(c.text.split())) for c in self.chunks
-            )
-        return term in self._folded_corpus
+        """Whether any chunk contains ``term`` (whitespace removed, folded).
+
+        One scan of the memory-mapped folded text (``chunks_folded.txt``, ~0.1 s per 300 MB);
+        the answers are remembered, since the same names come back in many questions.
+        """
+        known = self._mentioned.get(term)
+        if known is None:
+            known = self._folded.find(term.encode("utf-8")) >= 0
+            if len(self._mentioned) >= _MENTION_MEMO:
+                self._mentioned.clear()
+            self._mentioned[term] = known
+        return known
 
     # ----------------------------------------------------------------- search / ask
     def _rows_for(
@@ -557,13 +533,7 @@ class QA:
         """
         rows = None
         if doc is not None:
-            docs = [doc] if isinstance(doc, str) else list(doc)
-            unknown = [d for d in docs if d not in self._doc_rows]
-            if unknown:
-                raise ValueError(
-                    f"Unknown document id(s) {unknown}; indexed: {sorted(self._doc_rows)}"
-                )
-            rows = np.sort(np.concatenate([self._doc_rows[d] for d in docs]))
+            rows = self.chunks.rows_of(doc)
         if since or until:
             lo, hi = date_key(since) if since else 1, date_key(until, upper=True) if until else \
                 99999999
@@ -603,14 +573,37 @@ class QA:
     def batch_search(
         self, questions: Sequence[str], k: int = 5, mode: str = "hybrid",
         doc: str | Iterable[str] | None = None, since: str | None = None,
-        until: str | None = None,
+        until: str | None = None, vectors: np.ndarray | None = None,
     ) -> list[list[Hit]]:
-        """:meth:`search` for several questions at once."""
+        """:meth:`search` for several questions at once.
+
+        Args:
+            questions: The questions.
+            k: Passages per question.
+            mode: Retrieval mode, as in :meth:`search`.
+            doc: Only search these document ids.
+            since: Only passages dated on or after this (see :meth:`search`).
+            until: Only passages dated on or before this.
+            vectors: The questions' embeddings by the index's encoder, one row each, when
+                the caller has them already (e.g. to time retrieval alone); computed when
+                omitted. Ignored in ``bm25`` mode.
+
+        Raises:
+            ValueError: As :meth:`search`, and when ``vectors`` has another number of rows
+                or another dimension than the index.
+        """
         _check_mode(mode)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         questions = [check_question(q) for q in questions]
-        ranked = self._ranked(questions, k, mode, self._rows_for(doc, since, until))
+        if vectors is not None:
+            vectors = np.asarray(vectors, dtype=np.float32)
+            if vectors.shape != (len(questions), self.dense_index.dim):
+                raise ValueError(
+                    f"vectors has shape {vectors.shape}, expected "
+                    f"({len(questions)}, {self.dense_index.dim}): one row per question"
+                )
+        ranked = self._ranked(questions, k, mode, self._rows_for(doc, since, until), vectors)
         return [
             [self._hit(row, score, rank) for rank, (row, score) in enumerate(result, start=1)]
             for result in ranked
@@ -674,6 +667,11 @@ class QA:
         )
 
     @property
+    def dense_index(self) -> DenseIndex:
+        """The FAISS index (for diagnostics: ``kind``, ``params``, exact-vs-approximate checks)."""
+        return self._dense.index
+
+    @property
     def documents(self) -> list[dict[str, object]]:
         """The indexed documents in id order, as dicts (see :class:`qa.update.DocRecord`).
 
@@ -681,3 +679,11 @@ class QA:
         ``source``, ``issuer`` and ``number``.
         """
         return [self.records[d].to_dict() for d in sorted(self.records)]
+
+
+def _map(path: Path) -> mmap.mmap | bytes:
+    """Memory-map a file read-only (an empty file maps to ``b""``)."""
+    with open(path, "rb") as fh:
+        if not fh.seek(0, 2):
+            return b""
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

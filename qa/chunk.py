@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.config import ChunkConfig
@@ -27,6 +28,11 @@ from qa.types import Block, Chunk, Document
 
 _SENTENCE_END = "。！？；!?;"
 _CLOSERS = "”’）)」』】》"
+# A sentence break: an end mark with any end marks or closers right after it, or a line
+# break; then the whitespace that follows (re's \s is exactly str.isspace()).
+_BREAK = re.compile(
+    f"[{re.escape(_SENTENCE_END)}][{re.escape(_SENTENCE_END + _CLOSERS)}]*\\s*|\n\\s*"
+)
 _CLAUSE_END = "，,"
 _SPACE = re.compile(r"\s+")
 
@@ -63,22 +69,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     if not text.strip():
         return []
     spans: list[tuple[int, int]] = []
-    start, i, n = 0, 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch not in _SENTENCE_END and ch != "\n":
-            i += 1
-            continue
-        j = i + 1
-        if ch != "\n":
-            while j < n and (text[j] in _SENTENCE_END or text[j] in _CLOSERS):
-                j += 1
-        while j < n and text[j].isspace():
-            j += 1
+    start, n = 0, len(text)
+    for match in _BREAK.finditer(text):
+        j = match.end()
         if text[start:j].strip():  # leading blank lines join the next sentence
             spans.append((start, j))
             start = j
-        i = j
     if start < n:
         if text[start:].strip():
             spans.append((start, n))
@@ -210,12 +206,15 @@ def _pack(segments: list[_Segment], config: ChunkConfig) -> list[tuple[int, int]
     return ranges
 
 
-def _offset_map(doc_text: str, block: Block) -> list[int]:
+def _offset_map(doc_text: str, block: Block) -> Sequence[int]:
     """Source offset of every character of ``block.text``.
 
     A repaired paragraph's text lacks the whitespace of the page break it
     spanned, so its characters are matched to the source skipping whitespace.
     """
+    end = block.start + len(block.text)
+    if doc_text[block.start : end] == block.text:
+        return range(block.start, end)  # the usual case: the block is the source verbatim
     offsets, j = [], block.start
     for ch in block.text:
         while doc_text[j] != ch:

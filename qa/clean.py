@@ -36,6 +36,7 @@ _TITLE_MAX = 32  # headlines and subheadings in the seeds have at most 31 charac
 _HEADING_MAX = 40
 _NEAR_DUPLICATE = 0.75
 _DEDUP_MIN_CHARS = 12
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 _DATE_LINE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(?:星期|周)[一二三四五六日天])?$")
 _EDITOR = re.compile(r"^(?:主编|责编|责任编辑|美编|编辑)[\s：:]")
@@ -326,7 +327,8 @@ def _repair_breaks(units: list[_Unit]) -> list[_Unit]:
 
 def _normalise(line: str) -> str:
     """Letters, CJK characters and digits only; digits are kept so targets differ."""
-    return "".join(ch for ch in line if ch.isalnum())
+    # re's \w is exactly str.isalnum() plus "_" (one C pass instead of a loop per character).
+    return _NOT_ALNUM.sub("", line)
 
 
 def _bigrams(key: str) -> set[str]:
@@ -343,7 +345,8 @@ def _drop_repeats(units: list[_Unit]) -> list[_Unit]:
     that restates the body's facts in other words (000's ●industry lines score
     up to 0.75 against their paragraphs, at most 0.45 against each other) stays.
     """
-    seen: list[tuple[str, str, set[str]]] = []
+    keys: set[str] = set()
+    seen: dict[str, list[set[str]]] = {}  # kept lines' bigram sets, by kind
     out: list[_Unit] = []
     for unit in units:
         key = _normalise(unit.text)
@@ -353,13 +356,20 @@ def _drop_repeats(units: list[_Unit]) -> list[_Unit]:
         ):
             out.append(unit)
             continue
+        if key in keys:
+            continue
         grams = _bigrams(key)
+        n = len(grams)
+        # Jaccard = |A ∩ B| / (|A| + |B| - |A ∩ B|) needs one set operation, not two; and as
+        # it is at most min/max of the sizes, pairs whose sizes differ too much are skipped.
         if any(
-            key == k or (kind == unit.kind and len(grams & g) >= _NEAR_DUPLICATE * len(grams | g))
-            for kind, k, g in seen
+            _NEAR_DUPLICATE * max(n, len(g)) <= min(n, len(g))
+            and (common := len(grams & g)) >= _NEAR_DUPLICATE * (n + len(g) - common)
+            for g in seen.get(unit.kind, ())
         ):
             continue
-        seen.append((unit.kind, key, grams))
+        keys.add(key)
+        seen.setdefault(unit.kind, []).append(grams)
         out.append(unit)
     return out
 

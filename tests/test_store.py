@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa import QA, IndexUnusableError
@@ -26,6 +27,12 @@ def _truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
+def _rewrite_array(path: Path, change) -> None:
+    """Rewrite a .npy file with changed values of the same shape and type (same size)."""
+    array = np.load(path, allow_pickle=False)
+    np.save(path, change(array.copy()), allow_pickle=False)
+
+
 def _rewrite_manifest(index: Path, **changes) -> None:
     data = json.loads((index / MANIFEST).read_text(encoding="utf-8"))
     data.update(changes)
@@ -38,7 +45,12 @@ DAMAGES = {
     "missing chunks": lambda ix: (ix / "chunks.jsonl").unlink(),
     "truncated faiss": lambda ix: _truncate(ix / "dense.faiss"),
     "truncated bm25": lambda ix: _truncate(next(ix.glob("bm25_*.npy"))),
-    "truncated sentences": lambda ix: _truncate(ix / "sentences.npz"),
+    "truncated sentences": lambda ix: _truncate(ix / "sentences_vectors.npy"),
+    "missing folded text": lambda ix: (ix / "chunks_folded.txt").unlink(),
+    "chunk offsets out of order": lambda ix: _rewrite_array(
+        ix / "chunks_offsets.npy", lambda a: np.concatenate([[0], a[1:][::-1]])),
+    "sentence rows past the vectors": lambda ix: _rewrite_array(
+        ix / "sentences_rows.npy", lambda a: a + 10**6),
     "other format version": lambda ix: _rewrite_manifest(ix, format_version=999),
     "chunk count disagrees": lambda ix: _rewrite_manifest(ix, chunk_count=3),
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import TokenizerConfig
+from qa.segment import Segmenter
 from qa.tokenize import Tokenizer, corpus_terms, parse_term
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -164,15 +165,17 @@ def test_thread_safe_lazy_init(tok: Tokenizer, seed_lines: list[str]) -> None:
     assert all(r == expected for r in results)
 
 
-def test_own_jieba_and_no_global_logging_change(seed_texts: list[str]) -> None:
-    import jieba
+def test_own_dictionary_and_no_global_logging_change(seed_texts: list[str]) -> None:
+    import rjieba
 
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     fresh = Tokenizer(TokenizerConfig(), corpus_terms(seed_texts))
     fresh.tokenize(LAYOUT)
-    assert fresh._segmenter is not None and fresh._segmenter.jieba is not jieba.dt
-    assert "磁存储芯片" not in jieba.dt.FREQ  # the global dictionary is untouched
+    assert fresh._segmenter is not None
+    assert fresh._segmenter.segmenter.has_word("磁存储芯片")
+    assert not Segmenter().has_word("磁存储芯片")  # another segmenter's dictionary is untouched
+    assert not rjieba.has_word("磁存储芯片")  # and so is rjieba's module-level default
     assert root.level == level and root.handlers == handlers
 
 
@@ -194,6 +197,27 @@ def test_corpus_terms_enumerations() -> None:
     assert "对磁存储芯片" not in terms  # the first item is glued to its verb
     assert "基因和细胞诊疗" not in terms  # a phrase, not a name
     assert corpus_terms([ENUMERATION]) == []  # each item occurs only once
+
+
+def test_parallel_tokenizing_from_a_script_on_stdin_falls_back() -> None:
+    """Spawned workers cannot re-import a __main__ read from stdin; the tokens still come."""
+    import subprocess
+    import sys
+
+    script = (
+        "from qa.config import TokenizerConfig\n"
+        "from qa.tokenize import Tokenizer\n"
+        "tok = Tokenizer(TokenizerConfig())\n"
+        "lines = ['磁存储芯片布局在西海岸新区'] * 30\n"
+        "out = [t for b in tok.tokenize_batches(lines, batch_size=10, processes=2) for t in b]\n"
+        "assert out == [tok.tokenize(x) for x in lines], out\n"
+        "print(len(out))\n"
+    )
+    run = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "30"
+    assert "tokenizing in this process" in run.stderr
 
 
 def test_parse_term() -> None:
@@ -222,3 +246,14 @@ def test_tokenize_batches_rejects_bad_arguments(tok: Tokenizer) -> None:
         list(tok.tokenize_batches(["a"], batch_size=0))
     with pytest.raises(ValueError, match="processes"):
         list(tok.tokenize_batches(["a"], processes=0))
+
+
+def test_occurrences_match_str_count(seed_texts: list[str]) -> None:
+    from qa.tokenize import _enumeration_items, _occurrences
+
+    words = sorted({w for t in seed_texts for w in _enumeration_items(t)} | {"哈哈哈", "青岛市"})
+    texts = [*seed_texts, "哈哈哈哈哈哈哈", "青岛市青岛市"]
+    counts = _occurrences(words, texts)
+    assert counts == {w: "\n".join(texts).count(w) for w in words}
+    assert counts["哈哈哈"] == 2 and counts["青岛市"] >= 2
+    assert _occurrences([], texts) == {}

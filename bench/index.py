@@ -1,0 +1,92 @@
+"""Write a synthetic corpus as a complete index, so the product's ``QA.load`` opens it.
+
+Every file an index built by ``qa build`` has is written, in the same formats, from the
+synthetic corpus: the chunk store and its date column, the folded text, ``docs.jsonl``,
+``terms.json``, the passage vectors, BM25, FAISS and the sentence table. Only ``sources/``
+(the documents' texts, read by updates and never at query time) is left out. A synthetic
+chunk's sentences are the seed sentences it was made of, each with the vector of that seed
+sentence, so the sentence table has the shape and size of a real one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.synth import CHUNKS_PER_DOC, SyntheticCorpus
+from bench.vectors import unit_rows
+from qa.bm25 import BM25Index
+from qa.chunkstore import ChunkStore
+from qa.config import Settings
+from qa.dense import DenseIndex
+from qa.store import DOCS, TERMS, VECTORS, finish_manifest, write_json, write_jsonl, write_sentences
+from qa.tokenize import Tokenizer
+from qa.types import SentenceTable
+from qa.update import DocRecord, date_column, write_folded
+
+
+def sentence_table(corpus: SyntheticCorpus, vectors: np.ndarray) -> SentenceTable:
+    """Each chunk's seed sentences as spans in its text, pointing at the seed vectors."""
+    lengths = np.array([len(s) for s in corpus.seeds.sentences], dtype=np.int64)
+    lens = lengths[corpus.sent_ids]
+    ends = np.cumsum(lens)
+    starts = ends - lens
+    base = np.repeat(starts[corpus.ptr[:-1]], np.diff(corpus.ptr))
+    spans = np.stack([starts - base, ends - base], axis=1).astype(np.int32)
+    return SentenceTable(
+        ptr=corpus.ptr.astype(np.int64), spans=spans, rows=corpus.sent_ids.astype(np.int32),
+        vectors=vectors.astype(np.float16),
+    )
+
+
+def records(corpus: SyntheticCorpus) -> list[dict[str, object]]:
+    """One ``docs.jsonl`` record per synthetic document (``CHUNKS_PER_DOC`` rows each)."""
+    n = len(corpus)
+    out = []
+    for start in range(0, n, CHUNKS_PER_DOC):
+        doc = corpus.doc_id(start)
+        title = corpus.seeds.heads[corpus.heads[start]][0]
+        out.append(DocRecord(
+            doc=doc, title=title, date=None, format="txt",
+            chunks=min(CHUNKS_PER_DOC, n - start), path=f"{doc}.txt", source="", sha256="",
+        ).to_dict())
+    return out
+
+
+def write_index(
+    directory: Path, corpus: SyntheticCorpus, tokenizer: Tokenizer, bm25: BM25Index,
+    dense: DenseIndex, vectors: np.ndarray, sentence_vectors: np.ndarray | None,
+    encoder: dict[str, object], seed: int,
+) -> None:
+    """Write every index file for ``corpus`` into ``directory``, the manifest last.
+
+    ``sentence_vectors`` are the seed sentences' real vectors (``None``: seeded random ones).
+    """
+    ChunkStore.write(directory, corpus.chunks(), columns={"date": date_column}).close()
+    write_folded(directory, (corpus.text(r) for r in range(len(corpus))), tokenizer.fold)
+    write_jsonl(directory / DOCS, records(corpus))
+    write_json(directory / TERMS, tokenizer.terms)
+    np.save(directory / VECTORS, vectors, allow_pickle=False)
+    bm25.save(directory)
+    dense.save(directory)
+    if sentence_vectors is None:
+        rng = np.random.default_rng(seed + 3)
+        shape = (len(corpus.seeds.sentences), vectors.shape[1])
+        sentence_vectors = unit_rows(rng.standard_normal(shape, dtype=np.float32))
+    write_sentences(directory, sentence_table(corpus, sentence_vectors))
+    settings = Settings().to_dict()
+    settings["dense"]["encoder"] = encoder["name"]
+    finish_manifest(directory, {
+        "encoder": encoder,
+        "tokenizer": {
+            "config": settings["tokenizer"],
+            "dictionary_hash": tokenizer.dictionary_hash(),
+            "terms": len(tokenizer.terms),
+        },
+        "settings": settings,
+        "corpus": {"synthetic": True, "chunks": len(corpus), "seed": seed},
+        "chunk_count": len(corpus),
+        "dense_kind": dense.kind,
+        "dense_params": dense.params,
+    })
