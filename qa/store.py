@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexUnusableError
-from .types import Chunk, SentenceTable
+from .types import SentenceTable
 
 # 3: chunk store, memory-mapped sentence arrays, folded text, dense parameters; jieba-rs.
 FORMAT_VERSION = 3
@@ -146,12 +146,6 @@ def read_sentences(directory: Path) -> SentenceTable:
     if n and int(np.max(table.rows)) >= len(table.vectors):
         raise ValueError(f"{SENTENCE_ARRAYS['rows'][0]} points past the sentence vectors")
     return table
-
-
-def read_chunks(path: Path) -> list[Chunk]:
-    """Read chunks written by :func:`write_chunks`."""
-    with path.open(encoding="utf-8") as fh:
-        return [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -19,7 +19,6 @@ from qa.chunkstore import (
 )
 from qa.config import ChunkConfig
 from qa.corpus import load_corpus
-from qa.store import read_chunks
 from qa.types import Chunk
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -47,10 +46,11 @@ def test_rows_roundtrip(store: ChunkStore, chunks: list[Chunk]) -> None:
         store[len(chunks)]
 
 
-def test_jsonl_is_the_existing_format(tmp_path: Path, store: ChunkStore,
-                                      chunks: list[Chunk]) -> None:
-    # Old readers still read it; Chinese stays readable (ensure_ascii=False).
-    assert read_chunks(tmp_path / CHUNKS_FILE) == chunks
+def test_jsonl_is_plain_json_lines(tmp_path: Path, store: ChunkStore,
+                                   chunks: list[Chunk]) -> None:
+    # Readable without qa's store: one chunk per line; Chinese stays readable.
+    with open(tmp_path / CHUNKS_FILE, encoding="utf-8") as fh:
+        assert [Chunk.from_dict(json.loads(line)) for line in fh] == chunks
     assert "西海岸新区" in (tmp_path / CHUNKS_FILE).read_text(encoding="utf-8")
 
 
