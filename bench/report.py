@@ -113,9 +113,12 @@ def plot(results: dict[str, Any], sizes: Sequence[int], path: Path) -> None:
     left.legend(fontsize=8, ncol=2, loc="upper left")
     loads = [results.get(f"{n}/load_s") for n in sizes]
     rss = [results.get(f"{n}/rss_mb") for n in sizes]
+    rss_queried = [results.get(f"{n}/rss_after_queries_mb") for n in sizes]
     builds = [results.get(f"{n}/build_s") for n in sizes]
     series = [
         ("RSS after load (GB)", rss, 1 / 1024, "-o", "tab:purple"),
+        ("RSS after queries, mapped pages incl. (GB)", rss_queried, 1 / 1024, "--o",
+         "tab:purple"),
         ("cold load (s)", loads, 1.0, "-s", "tab:brown"),
         ("build excl. embedding (min)", builds, 1 / 60, "-^", "tab:cyan"),
     ]
