@@ -1,7 +1,7 @@
 """Write a synthetic corpus as a complete index, so the product's ``QA.load`` opens it.
 
-Every file an index built by ``qa build`` has is written, in the same formats, from the
-synthetic corpus: the chunk store and its date column, the folded text, ``docs.jsonl``,
+Every file an index built by ``qa build`` has is written by the same function
+(:func:`qa.update.write_index_files`) from the synthetic corpus: the chunk store and its date column, the folded text, ``docs.jsonl``,
 ``terms.json``, the passage vectors, BM25, FAISS and the sentence table. Only ``sources/``
 (the documents' texts, read by updates and never at query time) is left out. A synthetic
 chunk's sentences are the seed sentences it was made of, each with the vector of that seed
@@ -17,13 +17,12 @@ import numpy as np
 from bench.synth import CHUNKS_PER_DOC, SyntheticCorpus
 from bench.vectors import unit_rows
 from qa.bm25 import BM25Index
-from qa.chunkstore import ChunkStore
 from qa.config import Settings
 from qa.dense import DenseIndex
-from qa.store import DOCS, TERMS, VECTORS, finish_manifest, write_json, write_jsonl, write_sentences
+from qa.store import finish_manifest
 from qa.tokenize import Tokenizer
 from qa.types import SentenceTable
-from qa.update import DocRecord, date_column, write_folded
+from qa.update import DocRecord, write_index_files
 
 
 def sentence_table(corpus: SyntheticCorpus, vectors: np.ndarray) -> SentenceTable:
@@ -63,30 +62,16 @@ def write_index(
 
     ``sentence_vectors`` are the seed sentences' real vectors (``None``: seeded random ones).
     """
-    ChunkStore.write(directory, corpus.chunks(), columns={"date": date_column}).close()
-    write_folded(directory, (corpus.text(r) for r in range(len(corpus))), tokenizer.fold)
-    write_jsonl(directory / DOCS, records(corpus))
-    write_json(directory / TERMS, tokenizer.terms)
-    np.save(directory / VECTORS, vectors, allow_pickle=False)
-    bm25.save(directory)
-    dense.save(directory)
     if sentence_vectors is None:
         rng = np.random.default_rng(seed + 3)
         shape = (len(corpus.seeds.sentences), vectors.shape[1])
         sentence_vectors = unit_rows(rng.standard_normal(shape, dtype=np.float32))
-    write_sentences(directory, sentence_table(corpus, sentence_vectors))
     settings = Settings().to_dict()
     settings["dense"]["encoder"] = encoder["name"]
-    finish_manifest(directory, {
-        "encoder": encoder,
-        "tokenizer": {
-            "config": settings["tokenizer"],
-            "dictionary_hash": tokenizer.dictionary_hash(),
-            "terms": len(tokenizer.terms),
-        },
-        "settings": settings,
-        "corpus": {"synthetic": True, "chunks": len(corpus), "seed": seed},
-        "chunk_count": len(corpus),
-        "dense_kind": dense.kind,
-        "dense_params": dense.params,
-    })
+    fields = write_index_files(
+        directory, corpus.chunks(), records(corpus), tokenizer, vectors, bm25, dense,
+        sentence_table(corpus, sentence_vectors),
+        {"encoder": encoder, "settings": settings,
+         "corpus": {"synthetic": True, "chunks": len(corpus), "seed": seed}},
+    )
+    finish_manifest(directory, fields)

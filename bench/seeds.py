@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             cold.append(time.perf_counter() - start)
         p50, p95 = percentiles(cold)
-        rows.append((f"cold `qa ask` (s, {args.cold_runs} runs) p50 / p95", f"{p50:.2f} / {p95:.2f}"))
+        rows.append((f"cold `qa ask` (s, {args.cold_runs} runs) p50 / p95",
+                     f"{p50:.2f} / {p95:.2f}"))
 
         qa.ask(questions[0])  # load the encoder once: warm means warm
         for mode in ("hybrid", "bm25", "dense"):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -467,24 +467,66 @@ def write_parts(
     bm25 = _bm25(tokenizer, chunks, settings, progress)
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
     dense = DenseIndex.build(vectors, settings.dense.index_type)
-    ChunkStore.write(directory, chunks, columns={"date": date_column}).close()
-    write_folded(directory, (c.text for c in chunks), tokenizer.fold)
-    write_jsonl(directory / DOCS, (p.record.to_dict() for p in ordered))
+    sentences = _merge_sentences(ordered, chunks, vectors.shape[1])
+    return write_index_files(
+        directory, chunks, (p.record.to_dict() for p in ordered), tokenizer, vectors, bm25,
+        dense, sentences,
+        {
+            "encoder": encoder,
+            "settings": settings.to_dict(),
+            "corpus": {**corpus, "documents": len(ordered)},
+        },
+    )
+
+
+def write_index_files(
+    directory: Path, chunks: Iterable[Chunk], records: Iterable[dict[str, Any]],
+    tokenizer: Tokenizer, vectors: np.ndarray, bm25: BM25Index, dense: DenseIndex,
+    sentences: SentenceTable, fields: dict[str, Any],
+) -> dict[str, Any]:
+    """Write every index file but ``sources/`` and the manifest; return the manifest fields.
+
+    Args:
+        directory: The build directory.
+        chunks: The chunks in row order (any iterable, read once).
+        records: ``docs.jsonl`` rows (:meth:`DocRecord.to_dict`).
+        tokenizer: The tokenizer the BM25 index was built with.
+        vectors: The passage vectors in row order.
+        bm25: The BM25 index.
+        dense: The FAISS index.
+        sentences: The sentence table.
+        fields: ``encoder``, ``settings`` and ``corpus`` for the manifest.
+
+    Returns:
+        ``fields`` plus the tokenizer's, the chunk count and the dense index's, ready for
+        :func:`qa.store.finish_manifest`.
+    """
+    with open(directory / FOLDED, "w", encoding="utf-8") as folded:
+
+        def rows() -> Iterator[Chunk]:
+            # The folded text is written in the same pass as the chunk store, one line a row.
+            for chunk in chunks:
+                folded.write(tokenizer.fold("".join(chunk.text.split())))
+                folded.write("\n")
+                yield chunk
+
+        store = ChunkStore.write(directory, rows(), columns={"date": date_column})
+        count = len(store)
+        store.close()
+    write_jsonl(directory / DOCS, records)
     write_json(directory / TERMS, tokenizer.terms)
     np.save(directory / VECTORS, vectors, allow_pickle=False)
     bm25.save(directory)
     dense.save(directory)
-    write_sentences(directory, _merge_sentences(ordered, chunks, vectors.shape[1]))
+    write_sentences(directory, sentences)
     return {
-        "encoder": encoder,
+        **fields,
         "tokenizer": {
-            "config": settings.tokenizer.to_dict(),
+            "config": tokenizer.config.to_dict(),
             "dictionary_hash": tokenizer.dictionary_hash(),
             "terms": len(tokenizer.terms),
         },
-        "settings": settings.to_dict(),
-        "corpus": {**corpus, "documents": len(ordered)},
-        "chunk_count": len(chunks),
+        "chunk_count": count,
         "dense_kind": dense.kind,
         "dense_params": dense.params,
     }
@@ -513,14 +555,6 @@ def date_column(chunk: Chunk) -> int:
         return date_key(chunk.date)
     except ValueError:
         return 0  # an unreadable date filters like none
-
-
-def write_folded(directory: Path, texts: Iterable[str], fold: Callable[[str], str]) -> None:
-    """Write each chunk's text folded and without whitespace, one line per row (``FOLDED``)."""
-    with open(directory / FOLDED, "w", encoding="utf-8") as fh:
-        for text in texts:
-            fh.write(fold("".join(text.split())))
-            fh.write("\n")
 
 
 def _merge_sentences(ordered: Sequence[Part], chunks: Sequence[Chunk], dim: int) -> SentenceTable:
