@@ -1,9 +1,10 @@
 """Write a synthetic corpus as a complete index, so the product's ``QA.load`` opens it.
 
 Every file an index built by ``qa build`` has is written by the same function
-(:func:`qa.update.write_index_files`) from the synthetic corpus: the chunk store and its date column, the folded text, ``docs.jsonl``,
-``terms.json``, the passage vectors, BM25, FAISS and the sentence table. Only ``sources/``
-(the documents' texts, read by updates and never at query time) is left out. A synthetic
+(:func:`qa.update.write_index_files`) from the synthetic corpus: the chunk store and its
+date column, the folded text, ``docs.jsonl``, ``terms.json``, the passage vectors, BM25,
+FAISS and the sentence table. Only ``sources/`` (the documents' texts, read by updates and
+never at query time) is left out. A synthetic
 chunk's sentences are the seed sentences it was made of, each with the vector of that seed
 sentence, so the sentence table has the shape and size of a real one.
 """

@@ -13,15 +13,25 @@ from typing import Any
 import numpy as np
 
 
-def rss_mb() -> float:
-    """This process's resident memory now, in MB (``VmRSS``; peak RSS off Linux)."""
+def _status_mb(*fields: str) -> dict[str, float]:
+    """Fields of ``/proc/self/status`` (``VmRSS`` …) in MB; empty off Linux."""
+    out: dict[str, float] = {}
     try:
         with open("/proc/self/status", encoding="utf-8") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
+                name = line.split(":", 1)[0]
+                if name in fields:
+                    out[name] = int(line.split()[1]) / 1024
     except OSError:  # pragma: no cover - not Linux
         pass
+    return out
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (``VmRSS``; peak RSS off Linux)."""
+    now = _status_mb("VmRSS")
+    if now:
+        return now["VmRSS"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # pragma: no cover
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024  # pragma: no cover
 
@@ -32,15 +42,7 @@ def rss_split_mb() -> dict[str, float]:
     Anonymous is the heap; file-backed is memory-mapped index files (page cache the kernel
     can reclaim). Empty off Linux.
     """
-    out: dict[str, float] = {}
-    try:
-        with open("/proc/self/status", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith(("RssAnon:", "RssFile:")):
-                    out[line.split(":")[0][3:].lower()] = int(line.split()[1]) / 1024
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return out
+    return {name[3:].lower(): mb for name, mb in _status_mb("RssAnon", "RssFile").items()}
 
 
 def disk_mb(directory: Path) -> float:

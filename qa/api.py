@@ -10,7 +10,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import mmap
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 
 from .answer import Answerer, idf_lookup, load_places
 from .bm25 import BM25Index
-from .chunkstore import ChunkStore
+from .chunkstore import ChunkStore, map_file
 from .config import AnswerConfig, FusionConfig, Settings
 from .corpus import corpus_hashes, gather, no_documents, scan
 from .dense import DenseIndex, Encoder, make_encoder
@@ -370,7 +369,7 @@ class QA:
             mentions=self._mentions,
             fold=tokenizer.fold,
         )
-        self._folded = _map(directory / FOLDED)
+        self._folded = map_file(directory / FOLDED)
         self._mentioned: dict[str, bool] = {}
         self.records = {r.doc: r for r in records}
         self._dates = chunks.column("date")
@@ -679,11 +678,3 @@ class QA:
         ``source``, ``issuer`` and ``number``.
         """
         return [self.records[d].to_dict() for d in sorted(self.records)]
-
-
-def _map(path: Path) -> mmap.mmap | bytes:
-    """Memory-map a file read-only (an empty file maps to ``b""``)."""
-    with open(path, "rb") as fh:
-        if not fh.seek(0, 2):
-            return b""
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)

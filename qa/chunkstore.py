@@ -150,11 +150,7 @@ class ChunkStore(Sequence[Chunk]):
             if len(column) != n:
                 raise ValueError(f"{path.name} has {len(column)} rows, {OFFSETS_FILE} has {n}")
             columns[path.name[len(COLUMN_PREFIX) : -len(".npy")]] = column
-        data: mmap.mmap | bytes = b""
-        if size:
-            with open(directory / CHUNKS_FILE, "rb") as fh:
-                data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        return cls(data, offsets, codes, doc_ids, columns)
+        return cls(map_file(directory / CHUNKS_FILE), offsets, codes, doc_ids, columns)
 
     def close(self) -> None:
         """Release the memory map (chunks can no longer be read)."""
@@ -258,6 +254,14 @@ class ChunkStore(Sequence[Chunk]):
         codes = sorted({self._code_of[d] for d in wanted})
         rows = np.concatenate([order[ptr[c] : ptr[c + 1]] for c in codes])
         return np.sort(rows)
+
+
+def map_file(path: Path) -> mmap.mmap | bytes:
+    """Memory-map a file read-only (an empty file, which mmap refuses, maps to ``b""``)."""
+    with open(path, "rb") as fh:
+        if not fh.seek(0, 2):
+            return b""
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _read_array(path: Path, dtype: type) -> np.ndarray:

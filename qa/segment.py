@@ -18,7 +18,6 @@ Python jieba in three places this module evens out, so tokens stay those of Pyth
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -41,7 +40,8 @@ class Segmenter:
             jieba suggest one (as ``jieba.add_word`` does).
 
     Safe to share between threads: jieba-rs's dictionary is only read after construction and
-    the memo is a plain dict whose worst race is computing a word twice.
+    the memo is a plain dict (single operations are atomic) whose worst race is computing a
+    word twice.
     """
 
     def __init__(self, words: Iterable[tuple[str, int | None]] = ()) -> None:
@@ -49,7 +49,6 @@ class Segmenter:
         for word, freq in words:
             self._jieba.add_word(word, freq, None)
         self._search: dict[str, tuple[str, ...]] = {}
-        self._lock = threading.Lock()
 
     def cut(self, text: str) -> list[str]:
         """Python jieba's ``cut(text, HMM=True)``."""
@@ -68,8 +67,7 @@ class Segmenter:
             if parts is None:
                 parts = self._search_parts(word)
                 if len(memo) >= _MEMO_LIMIT:
-                    with self._lock:
-                        memo.clear()
+                    memo.clear()
                 memo[word] = parts
             out.extend(parts)
         return out

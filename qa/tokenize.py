@@ -454,8 +454,7 @@ def _tokenize_in_worker(batch: list[str]) -> Any:
     if _WORKER is None:  # pragma: no cover - the pool always runs the initializer first
         raise RuntimeError("tokenizer worker used before its initializer ran")
     tokenizer, reduce = _WORKER
-    tokens = [tokenizer.tokenize(text) for text in batch]
-    return tokens if reduce is None else reduce(tokens)
+    return tokenizer._tokenize_batch(batch, reduce)
 
 
 def _load_opencc() -> Any:

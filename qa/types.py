@@ -267,9 +267,13 @@ class SentenceTable:
     rows: np.ndarray
     vectors: np.ndarray
 
+    def occurrences(self, lo: int, hi: int) -> np.ndarray:
+        """The vectors of occurrences ``lo:hi``, one row each, as stored (float16)."""
+        return self.vectors[np.asarray(self.rows[lo:hi])]
+
     def vectors_of(self, lo: int, hi: int) -> np.ndarray:
         """The vectors of occurrences ``lo:hi`` (one chunk's sentences), as float32."""
-        return np.asarray(self.vectors[np.asarray(self.rows[lo:hi])], dtype=np.float32)
+        return np.asarray(self.occurrences(lo, hi), dtype=np.float32)
 
 
 def date_key(date: str | None, upper: bool = False) -> int:

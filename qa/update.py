@@ -219,8 +219,7 @@ def load_state(directory: Path) -> State:
         s, e = int(ptr[a]), int(ptr[b])
         parts[record.doc] = Part(
             record, chunks[a:b], vectors[a:b], ptr[a : b + 1] - s, table.spans[s:e],
-            table.vectors[np.asarray(table.rows[s:e])],
-            text_file=source_path(directory, record.doc),
+            table.occurrences(s, e), text_file=source_path(directory, record.doc),
         )
         row = b
     return State(Settings.from_dict(manifest.settings), manifest.encoder, manifest.corpus, parts)
@@ -386,7 +385,7 @@ def _embed_documents(
         s, e = int(table.ptr[a]), int(table.ptr[b])
         out[doc.doc_id] = Part(
             _record(doc, len(doc_chunks), cand), doc_chunks, vectors[a:b],
-            table.ptr[a : b + 1] - s, table.spans[s:e], table.vectors[table.rows[s:e]],
+            table.ptr[a : b + 1] - s, table.spans[s:e], table.occurrences(s, e),
             text=doc.text,
         )
         row = b
