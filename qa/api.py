@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answerer, idf_lookup, load_places
+from .answer import ABSTAIN_TEXT, Answerer, idf_lookup, load_places
 from .bm25 import BM25Index
 from .chunkstore import ChunkStore, map_file
 from .config import AnswerConfig, FusionConfig, Settings
@@ -38,11 +38,13 @@ from .store import (
     new_build_dir,
     read_json,
     read_jsonl,
+    source_path,
     read_manifest,
     read_sentences,
 )
 from .tokenize import Tokenizer, curated_terms
-from .translate import Glossary
+from .parts import combine, split_question
+from .translate import Translator
 from .types import Answer, Hit, SentenceTable, date_key
 from .update import (
     DocRecord,
@@ -58,6 +60,8 @@ from .update import (
 
 MAX_QUESTION_CHARS = 2000
 _MENTION_MEMO = 4096
+# Source texts kept in memory for span offsets (a policy document is tens of KB).
+_SOURCE_MEMO = 64
 __all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_question",
            "remove_documents", "sentence_table", "sync_corpus"]
 
@@ -352,23 +356,28 @@ class QA:
         )
         self.tokenizer = tokenizer
         factory = encoder if callable(encoder) and not isinstance(encoder, Encoder) else None
-        glossary = Glossary.bundled()
+        df = np.diff(np.asarray(bm25.indptr))
+        idf = idf_lookup(bm25.vocab, df, len(chunks))
+        # Only corpus tokens are added to an English question (CC-CEDICT, pinyin: on first use).
+        glossary = Translator.bundled(bm25.vocab, idf)
         self._bm25 = BM25Retriever(tokenizer, bm25, glossary.expand)
         self._dense = DenseRetriever(
             dense, factory or (lambda: encoder), fold=tokenizer.fold  # type: ignore[arg-type,return-value]
         )
         self._hybrid = HybridRetriever(self._bm25, self._dense, self.settings.fusion)
-        df = np.diff(np.asarray(bm25.indptr))
         self._answerer = Answerer(
             self.settings.answer,
             lambda text: tokenizer.tokenize_query(glossary.expand(text)),
-            idf_lookup(bm25.vocab, df, len(chunks)),
+            idf,
             sentences,
             load_places(),
             curated_terms(),
             mentions=self._mentions,
             fold=tokenizer.fold,
+            source=self.source_text,
+            terms=tokenizer.terms,
         )
+        self._sources: dict[str, str] = {}
         self._folded = map_file(directory / FOLDED)
         self._mentioned: dict[str, bool] = {}
         self.records = {r.doc: r for r in records}
@@ -505,6 +514,24 @@ class QA:
                 sync_corpus(corpus, index, progress=progress, warn=log)
                 return cls.load(index, encoder)
         return qa
+
+    def source_text(self, doc: str) -> str:
+        """The text of document ``doc`` that chunk, citation and span offsets index.
+
+        Raises:
+            IndexUnusableError: When the index has no readable copy of it.
+        """
+        text = self._sources.get(doc)
+        if text is None:
+            path = source_path(self.directory, doc)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise index_error(self.directory, f"{path} is unreadable ({exc})") from exc
+            if len(self._sources) >= _SOURCE_MEMO:
+                self._sources.clear()
+            self._sources[doc] = text
+        return text
 
     def _mentions(self, term: str) -> bool:
         """Whether any chunk contains ``term`` (whitespace removed, folded).
@@ -654,16 +681,20 @@ class QA:
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         question = check_question(question)
+        rows = self._rows_for(doc, since, until)
+        parts = split_question(self.tokenizer.fold(question), self._answerer.words)
+        if len(parts) > 1:
+            answers = [self._ask_one(p, k, mode, rows) for p in parts]
+            return combine(question, answers, k, ABSTAIN_TEXT)
+        return self._ask_one(question, k, mode, rows)
+
+    def _ask_one(self, question: str, k: int, mode: str, rows: np.ndarray | None) -> Answer:
         vector = self._dense.encode([question])
         depth = max(k, self.settings.answer.passages)
-        rows = self._rows_for(doc, since, until)
         ranked = self._ranked([question], depth, mode, rows, vector)[0]
         hits = [self._hit(row, s, rank) for rank, (row, s) in enumerate(ranked, start=1)]
         answer = self._answerer.answer(question, hits, [r for r, _ in ranked], vector[0])
-        return Answer(
-            answer.question, answer.text, answer.citations[:k], answer.abstained,
-            answer.confidence, answer.start, answer.end,
-        )
+        return dataclasses.replace(answer, citations=answer.citations[:k])
 
     @property
     def dense_index(self) -> DenseIndex:

@@ -96,21 +96,62 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def format_hit(number: int, hit: Hit, width: int = 100) -> str:
-    """``[n] title › section — file, lines a–b`` and the passage, indented."""
+    """``[n] title › section — file, lines a–b`` and the passage, indented.
+
+    The answer sentence of the first citation is in 【】 and its short answer in ** **.
+    """
     text = hit.text.strip()
     if hit.highlight:
         a, b = hit.highlight
-        text = f"{hit.text[:a]}【{hit.text[a:b]}】{hit.text[b:]}".strip()
+        inner = hit.text[a:b]
+        if hit.span and a <= hit.span[0] <= hit.span[1] <= b:
+            x, y = hit.span[0] - a, hit.span[1] - a
+            inner = f"{inner[:x]}**{inner[x:y]}**{inner[y:]}"
+        text = f"{hit.text[:a]}【{inner}】{hit.text[b:]}".strip()
     body = textwrap.fill(" ".join(text.split()), width=width, initial_indent="    ",
                          subsequent_indent="    ")
     return f"[{number}] {hit.citation()}\n{body}"
 
 
+def _cite(answer: Answer, part: Answer) -> int:
+    """The number of ``part``'s first citation among ``answer``'s citations."""
+    if not part.citations:
+        return 1
+    first = part.citations[0]
+    for i, hit in enumerate(answer.citations, start=1):
+        if (hit.chunk_id, hit.doc, hit.start) == (first.chunk_id, first.doc, first.start):
+            return i
+    return 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def format_answer(answer: Answer) -> str:
-    """The answer, then its numbered citations."""
-    lines = [answer.text if answer.abstained else f"答：{answer.text} [1]", ""]
-    label = "最接近的段落 (closest passages):" if answer.abstained else "出处 (sources):"
-    lines.append(label)
+    """``答：<span>``, the supporting sentence, then the numbered citations.
+
+    An abstention says why; a two-part question gets one line per part.
+    """
+    if answer.abstained:
+        lines = [answer.text]
+        if answer.reason:
+            lines.append(f"原因 (why)：{answer.reason}")
+    elif answer.parts:
+        shown = [
+            f"({i}) {_one_line(p.span)} [{_cite(answer, p)}]" if not p.abstained
+            else f"({i}) 未在语料中找到依据 (no support for “{p.question}”)"
+            for i, p in enumerate(answer.parts, start=1)
+        ]
+        lines = ["答：" + "；".join(shown)]
+        lines += [f"依据 ({i})：{_one_line(p.text)} [{_cite(answer, p)}]"
+                  for i, p in enumerate(answer.parts, start=1) if not p.abstained]
+    else:
+        lines = [f"答：{_one_line(answer.span)} [1]"]
+        if _one_line(answer.span) != _one_line(answer.text):
+            lines.append(f"依据 (sentence)：{_one_line(answer.text)} [1]")
+    lines.append("")
+    lines.append("最接近的段落 (closest passages):" if answer.abstained else "出处 (sources):")
     lines += [format_hit(i, h) for i, h in enumerate(answer.citations, start=1)]
     return "\n".join(lines)
 

@@ -143,6 +143,14 @@ class AnswerConfig(_Group):
             than this (small talk, noise) is not answered.
         min_known_share: Nor is a Chinese question of whose words fewer than this share
             occur in the corpus (今天天气怎么样？).
+        min_focus: Nor is a question whose asked-for nouns (beside the wh-word: 研发投入
+            in 研发投入是多少) are less than this share (idf-weighted) in the answer
+            sentence and its headings. Tuned on the ``tune`` split of ``eval/``.
+        need_head: The noun right before the question word (投资额 in 投资额是多少) must
+            stand in the answer sentence or its headings (or a part of it as specific).
+        min_place_idf: A place the question names must stand in the answer sentence or
+            its headings, unless it is this common in the corpus (an idf below ln 2: in
+            more than half of the passages, like the city every document is about).
     """
 
     max_chars: int = 150
@@ -151,6 +159,9 @@ class AnswerConfig(_Group):
     weights: tuple[float, ...] = (0.2, 0.1, 0.6, 0.1, 0.1, 0.03, -0.2)
     min_question_idf: float = 2.0
     min_known_share: float = 0.3
+    min_focus: float = 0.3
+    min_place_idf: float = 0.7
+    need_head: bool = True
 
 
 @dataclass(frozen=True)

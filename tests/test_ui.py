@@ -39,11 +39,16 @@ def make_hit(text: str = PASSAGE, highlight: tuple[int, int] | None = None, **kw
     return Hit(**fields)
 
 
+SPAN = "西海岸新区"
+
+
 def answered() -> Answer:
     a = PASSAGE.index(SENTENCE)
-    first = make_hit(highlight=(a, a + len(SENTENCE)))
+    x = PASSAGE.index(SPAN)
+    first = make_hit(highlight=(a, a + len(SENTENCE)), span=(x, x + len(SPAN)))
     other = make_hit(text="其他产业的各个细分赛道。", line_start=47, line_end=47)
-    return Answer("哪个区布局磁存储芯片？", SENTENCE, (first, other), False, 0.9, a, a + 14)
+    return Answer("哪个区布局磁存储芯片？", SENTENCE, (first, other), False, 0.9, a, a + 14,
+                  span=SPAN, span_start=x, span_end=x + len(SPAN))
 
 
 def test_escape_text_neutralises_html_and_markdown():
@@ -65,8 +70,8 @@ def test_escape_text_never_leaves_a_blank_line():
 def test_highlight_wraps_exactly_the_answer_sentence():
     answer = answered()
     html = render_passage(answer.citations[0])
-    assert f"<mark>{SENTENCE}</mark>" in html
-    assert html.count("<mark>") == 1
+    assert f'<mark>磁存储芯片布局在<mark class="qa-span">{SPAN}</mark></mark>' in html
+    assert html.count("<mark>") == 1 and html.count('<mark class="qa-span">') == 1
     assert html.startswith("青岛在产业布局上统筹。<mark>")
     assert render_passage(answer.citations[1]).count("<mark>") == 0
 
@@ -96,7 +101,10 @@ def test_citation_line_format():
 
 def test_answer_has_inline_citation_and_numbered_sources():
     html = render_answer(answered())
-    assert f"{SENTENCE}<span class=\"qa-ref\">[1]</span>" in html
+    # the short answer first, then its sentence, each with the citation
+    assert f'<b>答：</b><span class="qa-short">{SPAN}</span><span class="qa-ref">[1]</span>' in html
+    assert f'依据：{SENTENCE}<span class="qa-ref">[1]</span>' in html
+    assert html.index(SPAN) < html.index(f"依据：{SENTENCE}")
     assert "出处 Sources" in html
     assert html.index("<b>[1]</b>") < html.index("<b>[2]</b>")
     assert html.count('<details class="qa-source"') == 2

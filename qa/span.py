@@ -1,0 +1,668 @@
+"""The short answer inside an answer sentence: a figure, a place, a date, a name or a list.
+
+Given the sentence the answerer chose and what the question asks for, this module finds the
+minimal span a person would write down — ``6600亿元``, ``西海岸新区、城阳区``,
+``2025年1月15日``, ``卞成`` — as character offsets into the passage, so the caller can copy
+it verbatim from the source file. Candidates come from patterns (figures with units, dates),
+jieba's part-of-speech tags through jieba-rs (``ns`` places, ``nr`` names), place suffixes and
+enumerations joined by ``、``. Each candidate is scored by how much of the question's subject
+stands in its own clause (and, less, the clause before): of several figures of the same unit,
+the one whose clause names what was asked wins. A candidate already in the question (a year, a
+district) adds nothing and is skipped. When no candidate fits, there is no span and the caller
+falls back to the sentence.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Units a figure is counted in; longest first so 亿美元 wins over 亿.
+_UNITS = sorted(
+    (
+        "%", "％", "‰", "个百分点", "百分点", "亿美元", "万美元", "美元", "亿元", "万元", "千元", "元",
+        "万亿", "千亿", "百亿", "亿", "万", "千", "个", "家", "项", "人次", "万人次", "万人", "人",
+        "名", "位", "户", "万户", "吨", "万吨", "公斤", "千克", "公里", "千米", "米", "平方公里",
+        "平方米", "万平方米", "亩", "万亩", "公顷", "千升", "升", "倍", "场", "条", "台", "万台",
+        "套", "辆", "万辆", "艘", "架", "架次", "座", "所", "张", "件", "万件", "批", "期", "类",
+        "种", "大", "款", "GW", "MW", "GWh", "kW", "千瓦", "万千瓦", "兆瓦", "吉瓦", "千瓦时",
+        "度", "P", "PFLOPS", "EFLOPS", "TEU", "标准箱", "万标准箱", "年", "天", "小时", "周",
+        "月", "届", "次", "首", "部", "支", "颗", "片", "项次", "强", "星", "级",
+    ),
+    key=len,
+    reverse=True,
+)
+_UNIT = "|".join(re.escape(u) for u in _UNITS)
+_ARABIC = r"\d+(?:[.,]\d+)*"
+_CN_NUM = r"[零一二两三四五六七八九十百千万]+"
+_NUMBER = re.compile(
+    rf"(?:{_ARABIC}|{_CN_NUM})(?:\s*(?:[-~—–至到])\s*(?:{_ARABIC}|{_CN_NUM}))?\s*(?:余|多)?"
+    rf"\s*(?:{_UNIT})"
+    rf"|{_ARABIC}(?![\d.])"
+    r"|[百千万]亿级"
+)
+# A four-digit year is a date, not a figure ("2025年" answers 哪年, not 多少).
+_YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}\s*年?$")
+_DATE = re.compile(
+    r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
+    r"|(?:19|20)\d{2}\s*[-—–至到]\s*(?:19|20)\d{2}\s*年?"
+    r"|(?:19|20)\d{2}\s*年(?:底|末|初|前|上半年|下半年|年底|年末)?"
+    r"|\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"|(?:19|20)\d{2}[.\-/]\d{1,2}(?:[.\-/]\d{1,2})?"
+    r"|[“\"]?十[一二三四五六七八九]?五[”\"]?(?:期间|末|初)"
+)
+_PLACE_SUFFIX = re.compile(
+    r"(新区|片区|功能区|区|市|县|镇|街道|园区|产业园|工业园|科技园|生态园|基地|开发区|自贸区|"
+    r"示范区|试验区|保税区|港|湾|岛|省)$"
+)
+# Marks that end a clause: the subject of a figure is looked for inside its own clause.
+_CLAUSE_END = re.compile(r"[，,；;。！？!?：:\n\t]")
+_LIST_SEP = "、"
+_RESPECTIVELY = re.compile(r"分别(?:为|是|达到|达|增长|提高到|提升至|占|突破|超过)?")
+_ITEM_SPLIT = re.compile(r"[、和及与]")
+# Words that open an enumeration: the items start after the last of them.
+_LIST_OPENERS = frozenset(
+    "包括 包含 涵盖 囊括 主要是 分别是 分别为 即 有 为 是 如 发展 布局 聚焦 培育 打造 建设 推进 实施 "
+    "围绕 突破 引进 壮大 提升 形成 重点 覆盖 涉及 集聚 拥有 落地 瞄准 做强 做优 做大 建成 "
+    "开展 推动 加快".split()
+)
+_LIST_STOPS = frozenset("等 等等 以及其他 之类".split())
+# Tags that end an item run (verbs, prepositions, particles, conjunctions other than 和/及/与).
+_STOP_TAGS = ("v", "p", "u", "d", "r", "y", "e", "o")
+_JOINERS = frozenset("和 及 与 以及 、".split())
+_QUOTED = re.compile(r"[“《「\"]([^”》」\"\n]{2,30})[”》」\"]")
+_ORG_SUFFIX = re.compile(r"(大学|学院|公司|集团|研究院|研究所|实验室|银行|医院|协会|商会|中心)$")
+_NAME_TITLES = re.compile(
+    r"(?:记者|通讯员|市长|副市长|局长|副局长|主任|书记|副书记|董事长|总经理|院长|校长|负责人|"
+    r"区长|主席|部长|处长|总裁|常委|委员|主任委员|理事长|秘书长|经理|会长|厅长|组长)$"
+)
+
+
+# The question word whose neighbours say what is asked.
+_WH = re.compile(r"多少|几[个家项年条类大种所座批次届倍]?|哪[个些里儿一几年]?|什么|谁|何[时处地]|是否")
+_NOUN_TAGS = ("n", "vn", "j", "eng", "l", "i")
+# Words beside a question word that do not say what is asked.
+_GENERIC = frozenset(
+    "目标 达到 要 是 有 多少 规模 计划 预计 力争 实现 什么 哪个 哪些 主要 重点 情况 方面 数量 总数 "
+    "一共 共有 分别 以上 左右 年 到 至 为 在 将 能 可 新增 累计 全市 青岛 青岛市 产业 "
+    "比例 比重 占比 增速 增幅 排名 位次 名次 水平 总量 数目".split()
+)
+_HEAD_TAGS = frozenset(("n", "nz", "nt", "ns", "nr", "j", "eng"))
+_LINKS = frozenset("是 为 有 达到 达 要 将 能 的".split())
+# Units that answer a question by its wording: 占比 → a share, 总值 → an amount of money.
+_UNIT_HINTS = (
+    (re.compile(r"比重|比例|占比|百分|增速|增长|提高|下降|率"), ("%", "％", "个百分点", "百分点")),
+    (re.compile(r"总值|总额|产值|规模|收入|营收|投资|金额|增加值|资金|基金|销售额|利润|gdp|生产总值"),
+     ("亿元", "万元", "亿美元", "万美元", "亿", "万亿", "元")),
+    (re.compile(r"企业|公司|家"), ("家",)),
+    (re.compile(r"面积"), ("平方米", "平方公里", "亩", "公顷", "万平方米", "万亩")),
+)
+
+
+_ORG_TYPES = (
+    (re.compile(r"大学|高校|university", re.I), ("大学",)),
+    (re.compile(r"学院|college|school", re.I), ("学院",)),
+    (re.compile(r"公司|企业|集团|company|firm|enterprise|group", re.I), ("公司", "集团")),
+    (re.compile(r"研究院|研究所|institute", re.I), ("研究院", "研究所")),
+    (re.compile(r"银行|bank", re.I), ("银行",)),
+    (re.compile(r"平台|platform", re.I), ("平台",)),
+    (re.compile(r"中心|cent(?:er|re)", re.I), ("中心",)),
+    (re.compile(r"实验室|lab", re.I), ("实验室",)),
+)
+
+
+def _org_types(question: str) -> tuple[str, ...]:
+    """The endings of the kind of organisation asked for (大学 for 哪所大学 / which university)."""
+    for pattern, endings in _ORG_TYPES:
+        if pattern.search(question):
+            return endings
+    return ()
+
+
+def _preferred_units(question: str, unit: str | None) -> tuple[str, ...]:
+    """The units a figure answering ``question`` is likely to have (empty: no preference)."""
+    if unit:
+        return (unit,)
+    asked = re.search(r"(?:多少|几)\s*([^\s，。？?的]{1,3})", question)
+    if asked:
+        for u in _UNITS:
+            if asked.group(1).startswith(u) and u not in ("年",):
+                return (u,)
+    for pattern, units in _UNIT_HINTS:
+        if pattern.search(question):
+            return units
+    return ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """A short answer inside a passage.
+
+    Attributes:
+        start: Offset in the passage text.
+        end: Offset one past the end.
+        kind: What was found: ``number``, ``date``, ``place``, ``person``, ``list`` or
+            ``clause``.
+        score: How strongly its clause names the question's subject (0–1 and more).
+    """
+
+    start: int
+    end: int
+    kind: str
+    score: float
+
+
+class Tagger:
+    """jieba part-of-speech tags (jieba-rs), with the index's dictionary words added.
+
+    Args:
+        terms: Dictionary entries ``WORD [FREQ] [POS]`` (the tokenizer's terms).
+    """
+
+    def __init__(self, terms: Iterable[str] = ()) -> None:
+        self._terms = tuple(terms)
+        self._jieba: Any = None
+        self._lock = threading.Lock()
+
+    def _ready(self) -> Any:  # noqa: ANN401 - rjieba ships no type information
+        if self._jieba is None:
+            with self._lock:
+                if self._jieba is None:
+                    import rjieba
+
+                    jieba = rjieba.Jieba()
+                    for entry in self._terms:
+                        parts = entry.split()
+                        if not parts:
+                            continue
+                        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+                        tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
+                        # A domain term without a tag is a name of something (nz).
+                        jieba.add_word(parts[0], freq, tag or "nz")
+                    self._jieba = jieba
+        return self._jieba
+
+    def tag(self, text: str) -> list[tuple[int, int, str, str]]:
+        """``(start, end, word, tag)`` of every word of ``text``."""
+        out = []
+        pos = 0
+        for word, flag in self._ready().tag(text, True):
+            out.append((pos, pos + len(word), word, flag or "nz"))
+            pos += len(word)
+        return out
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The clauses of ``text[start:end]``, cut after ``，；。：`` and line breaks."""
+    out = []
+    lo = start
+    for m in _CLAUSE_END.finditer(text, start, end):
+        if m.end() > lo:
+            out.append((lo, m.end()))
+        lo = m.end()
+    if lo < end:
+        out.append((lo, end))
+    return [(a, b) for a, b in out if text[a:b].strip()]
+
+
+class SpanFinder:
+    """Finds the short answer inside a chosen sentence window.
+
+    Args:
+        tokenize: The index's query tokenizer (for the clause's overlap with the question).
+        idf: Inverse document frequency of a token (0 when unknown).
+        tagger: Part-of-speech tagger.
+        places: Extra place names (cities, provinces) counted as places.
+    """
+
+    def __init__(
+        self,
+        tokenize: Callable[[str], list[str]],
+        idf: Callable[[str], float],
+        tagger: Tagger,
+        places: Iterable[str] = (),
+    ) -> None:
+        self._tokenize = tokenize
+        self._idf = idf
+        self._tagger = tagger
+        self._places = frozenset(places)
+
+    # ------------------------------------------------------------------ candidates
+    def _numbers(self, text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
+        out = []
+        for m in _NUMBER.finditer(text, start, end):
+            a, b = m.span()
+            value = m.group()
+            if _YEAR_ONLY.match(value.strip()) or _fold(value) in asked:
+                continue
+            # A bare number glued to letters is a model name (W6X72), not a figure.
+            if (a > 0 and text[a - 1].isascii() and text[a - 1].isalpha()) or (
+                b < len(text) and text[b].isascii() and text[b].isalpha()
+            ):
+                continue
+            out.append((a, b))
+        return out
+
+    def _dates(self, text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
+        return [m.span() for m in _DATE.finditer(text, start, end) if _fold(m.group()) not in asked]
+
+    def _places_in(
+        self, words: Sequence[tuple[int, int, str, str]], asked: str
+    ) -> list[tuple[int, int]]:
+        """Place names (runs of words ending in a place word), joined runs of them merged."""
+        singles: list[tuple[int, int]] = []
+        i = 0
+        while i < len(words):
+            a, b, word, tag = words[i]
+            is_place = tag == "ns" or word in self._places or (
+                len(word) >= 2 and _PLACE_SUFFIX.search(word) is not None
+                and tag in ("n", "nz", "nt", "ns", "j", "s")
+            )
+            if not is_place:
+                i += 1
+                continue
+            # Grow left over the name's own words (西海岸 + 新区, 董家口 + 化工 + 园区).
+            lo = i
+            while lo > 0 and words[lo - 1][3] in ("ns", "s", "nz", "j") and i - lo < 3:
+                lo -= 1
+            hi = i
+            while hi + 1 < len(words) and _PLACE_SUFFIX.search(words[hi + 1][2]) and \
+                    words[hi + 1][3] in ("n", "ns", "nz", "s") and hi - i < 2:
+                hi += 1
+            singles.append((words[lo][0], words[hi][1]))
+            i = hi + 1
+        merged: list[tuple[int, int]] = []
+        for a, b in singles:
+            if merged:
+                pa, pb = merged[-1]
+                gap = "".join(w[2] for w in words if pb <= w[0] and w[1] <= a)
+                if gap in _JOINERS:
+                    merged[-1] = (pa, b)
+                    continue
+            merged.append((a, b))
+        text = "".join(w[2] for w in words)
+        base = words[0][0] if words else 0
+        return [
+            (a, b) for a, b in merged
+            if _fold(text[a - base : b - base]) not in asked
+        ]
+
+    def places(self, text: str) -> list[str]:
+        """Every place name in ``text`` (adjacent words merged: 南港 + 新区), in order, once."""
+        words = self._tagger.tag(text)
+        found: list[str] = []
+        for a, b in self._places_in(words, "\x00"):
+            for part in re.split(r"[、和及与]", text[a:b]):
+                if part:
+                    found.append(part)
+        return list(dict.fromkeys(found))
+
+    def _persons(
+        self, words: Sequence[tuple[int, int, str, str]], asked: str
+    ) -> list[tuple[int, int]]:
+        out = []
+        for i, (a, b, word, tag) in enumerate(words):
+            after_title = i > 0 and _NAME_TITLES.search(words[i - 1][2]) is not None
+            if (tag == "nr" or (after_title and tag in ("n", "nz") and 2 <= len(word) <= 3)) \
+                    and 2 <= len(word) <= 4 and _fold(word) not in asked:
+                out.append((a, b))
+        return out
+
+    def _quoted(self, text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
+        """Names in quotation marks or title marks (“英才计划”, 《条例》), marks left out."""
+        return [
+            (m.start(1), m.end(1)) for m in _QUOTED.finditer(text, start, end)
+            if _fold(m.group(1)) not in asked
+        ]
+
+    def _orgs(
+        self, words: Sequence[tuple[int, int, str, str]], asked: str
+    ) -> list[tuple[int, int]]:
+        """Organisations: an ``nt`` word, or a run of name words ending in 大学, 公司, 研究院…"""
+        out = []
+        for i, (a, b, word, tag) in enumerate(words):
+            if not (tag == "nt" or _ORG_SUFFIX.search(word)):
+                continue
+            lo = i
+            while lo > 0 and words[lo - 1][3].startswith(("ns", "nz", "nt", "n", "j", "eng")) \
+                    and not words[lo - 1][3].startswith("nr") and i - lo < 5 \
+                    and words[lo - 1][2] not in _LIST_OPENERS:
+                lo -= 1
+            a = words[lo][0]
+            if b - a >= 3 and _fold("".join(w[2] for w in words[lo : i + 1])) not in asked:
+                out.append((a, b))
+        return out
+
+    def _titles(
+        self, words: Sequence[tuple[int, int, str, str]], asked: str
+    ) -> list[tuple[int, int]]:
+        """Job titles: the words before (or after) a name the question gives, ending in 局长…"""
+        out = []
+        for i, (_a, b, word, _tag) in enumerate(words):
+            if not _NAME_TITLES.search(word):
+                continue
+            lo = i
+            while True:
+                while lo > 0 and words[lo - 1][2] not in "，,、；;。：:（()）" \
+                        and not words[lo - 1][2].isspace() and i - lo < 8 \
+                        and not words[lo - 1][3].startswith(("v", "p", "nr")):
+                    lo -= 1
+                # "党组书记、主任": titles held together are one answer.
+                if lo > 1 and words[lo - 1][2] == "、" and _NAME_TITLES.search(words[lo - 2][2]):
+                    lo -= 1
+                    i = lo - 1
+                    continue
+                break
+            out.append((words[lo][0], b))
+        return out
+
+    def _lists(self, words: Sequence[tuple[int, int, str, str]], text: str) -> list[tuple[int, int]]:
+        """Enumerations: two or more items joined by ``、`` (and a final 和/及)."""
+        out = []
+        seps = [i for i, w in enumerate(words) if w[2] == _LIST_SEP]
+        used: set[int] = set()
+        for s in seps:
+            if s in used:
+                continue
+            # The run of separators this one belongs to.
+            run = [s]
+            j = s + 1
+            while j < len(words) and words[j][2] not in "，,；;。：:\n" and \
+                    words[j][2] not in _LIST_STOPS:
+                if words[j][2] == _LIST_SEP:
+                    run.append(j)
+                j += 1
+            used.update(run)
+            lo = run[0] - 1
+            while lo > 0:
+                prev = words[lo - 1]
+                if prev[2] in _LIST_OPENERS or prev[3].startswith(_STOP_TAGS) or \
+                        prev[2] in "，,；;。：:“”\"\n" or prev[2].isspace():
+                    break
+                lo -= 1
+            hi = run[-1] + 1
+            while hi + 1 < len(words):
+                nxt = words[hi + 1]
+                if nxt[2] in _LIST_STOPS or nxt[2] in "，,；;。：:”\"\n" or nxt[2].isspace():
+                    break
+                if nxt[3].startswith(_STOP_TAGS) and nxt[2] not in _JOINERS:
+                    break
+                hi += 1
+            if 0 <= lo < hi < len(words) and words[hi][1] - words[lo][0] >= 4:
+                out.append((words[lo][0], words[hi][1]))
+        return out
+
+    # ------------------------------------------------------------------ scoring
+    def _weights(self, question: str) -> dict[str, float]:
+        """idf of the question's content tokens, doubled for the words beside the wh-word.
+
+        In ``高层工业楼宇项目开发面积是多少`` the words next to 多少 (开发面积) name what
+        is asked; the rest (高层工业楼宇项目) only name whose it is.
+        """
+        weights = {t: self._idf(t) for t in set(self._tokenize(question)) if self._idf(t) > 0}
+        focus = _WH.search(question)
+        if focus:
+            near = question[max(0, focus.start() - 6) : focus.end() + 6]
+            for t in weights:
+                if t in near:
+                    weights[t] *= 2.0
+        return weights
+
+    def _nounish(self, token: str) -> bool:
+        words = self._tagger.tag(token)
+        return bool(words) and words[-1][3].startswith(_NOUN_TAGS)
+
+    def focus_tokens(self, question: str) -> dict[str, float]:
+        """The nouns beside the question word (whole words, not sub-words), with their idf."""
+        focus = _WH.search(question)
+        if not focus:
+            return {}
+        lo, hi = focus.start() - 6, focus.end() + 6
+        out = {}
+        for a, b, word, tag in self._tagger.tag(question):
+            if b <= lo or a >= hi:
+                continue
+            idf = self._idf(word)
+            if idf <= 0 and len(word) >= 3:
+                # A dictionary word the index cut finer: its parts' idf stands in.
+                idf = max((self._idf(t) for t in self._tokenize(word)), default=0.0)
+            if idf > 0 and word not in _GENERIC and len(word) >= 2 and tag.startswith(_NOUN_TAGS):
+                out[word] = idf
+        return out
+
+    def head_noun(self, question: str) -> str:
+        """The noun right before the question word (or right after it): what is asked.
+
+        ``智能工厂的投资额是多少`` → 投资额; ``哪个区布局磁存储芯片`` → 磁存储芯片.
+        """
+        focus = _WH.search(question)
+        if not focus:
+            return ""
+        words = self._tagger.tag(question)
+        before = [w for w in words if w[1] <= focus.start()]
+        after = [w for w in words if w[0] >= focus.end()]
+        for _a, _b, word, tag in [*reversed(before[-4:]), *after[:4]]:
+            if tag in _HEAD_TAGS and word not in _GENERIC and len(word) >= 2:
+                return word
+            if tag.startswith(("v", "p", "c")) and word not in _LINKS:
+                # A verb or preposition ends the noun phrase next to the question word.
+                continue
+        return ""
+
+    def subject_tokens(self, question: str) -> dict[str, float]:
+        """The question's other nouns (whose figure, which programme), with their idf."""
+        focus = self.focus_tokens(question)
+        return {
+            t: self._idf(t) for t in set(self._tokenize(question))
+            if t not in focus and self._idf(t) >= 2.0 and t not in _GENERIC and len(t) >= 2
+            and self._nounish(t) and not re.fullmatch(r"\d+年?", t)
+        }
+
+    def _overlap(self, weights: Mapping[str, float], text: str) -> float:
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        present = set(self._tokenize(text))
+        return sum(w for t, w in weights.items() if t in present) / total
+
+    def _support(
+        self, weights: Mapping[str, float], text: str, lo: int, hi: int, a: int, b: int,
+        right: float,
+    ) -> float:
+        """How much of the question stands near ``text[a:b]`` within ``text[lo:hi]``.
+
+        Each question token found in the window counts its weight, discounted by its
+        distance from the candidate and by every clause mark in between (a figure's
+        subject stands in its own clause, normally before it); ``right`` weighs tokens
+        after the candidate.
+        """
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        window = text[lo:hi].lower()
+        got = 0.0
+        for token, weight in weights.items():
+            best = 0.0
+            pos = window.find(token)
+            while pos >= 0:
+                s, e = lo + pos, lo + pos + len(token)
+                if e <= a:
+                    gap, side = a - e, 1.0
+                    marks = len(_CLAUSE_END.findall(text, e, a))
+                elif s >= b:
+                    gap, side = s - b, right
+                    marks = len(_CLAUSE_END.findall(text, b, s))
+                else:
+                    pos = window.find(token, pos + 1)
+                    continue
+                best = max(best, side / (1.0 + gap / 12.0 + 1.5 * marks))
+                pos = window.find(token, pos + 1)
+            got += weight * best
+        return got / total
+
+    def find(
+        self, question: str, kind: str, text: str, start: int, end: int,
+        unit: str | None = None,
+    ) -> Span | None:
+        """The short answer to ``question`` inside ``text[start:end]``, or ``None``.
+
+        Args:
+            question: The question (folded as the caller folds it).
+            kind: What it asks for: ``number``, ``date``, ``place``, ``person``, ``list``,
+                or anything else for a clause.
+            text: The passage text.
+            start: Start of the answer window in ``text``.
+            end: End of the answer window.
+            unit: A unit the question asks in (``家`` for 多少家), preferred among figures.
+        """
+        asked = _fold(question)
+        weights = self._weights(question)
+        spans: list[tuple[int, int]]
+        words: list[tuple[int, int, str, str]] = []
+        if kind in ("place", "person", "list", "other", "org", "title", "name"):
+            words = [(a + start, b + start, w, t) for a, b, w, t in
+                     self._tagger.tag(text[start:end])]
+        if kind == "number":
+            spans = self._numbers(text, start, end, asked)
+        elif kind == "date":
+            spans = self._dates(text, start, end, asked)
+        elif kind == "place":
+            spans = self._places_in(words, asked)
+        elif kind == "person":
+            spans = self._persons(words, asked)
+        elif kind == "list":
+            spans = self._lists(words, text)
+        elif kind == "name":
+            spans = self._quoted(text, start, end, asked)
+            if not spans:
+                return self._clause(question, weights, text, start, end, words)
+        elif kind == "org":
+            spans = self._orgs(words, asked)
+        elif kind == "title":
+            spans = self._titles(words, asked)
+        else:
+            return self._clause(question, weights, text, start, end, words)
+        if not spans:
+            return None
+        if kind == "number":
+            aligned = self._respectively(asked, text, start, end, spans)
+            if aligned is not None:
+                return aligned
+        prefer = _preferred_units(question, unit)
+        right = 0.5 if kind in ("number", "date", "title") else 1.0
+        best: Span | None = None
+        for a, b in spans:
+            score = self._support(weights, text, start, end, a, b, right)
+            value = text[a:b]
+            if prefer and any(value.rstrip().endswith(u) for u in prefer):
+                score += 0.3
+            if kind == "number" and not re.search(rf"(?:{_UNIT})\s*$|级$", value):
+                score -= 0.2  # a bare number is rarely the figure asked for
+            if kind == "list":
+                score += 0.05 * text.count(_LIST_SEP, a, b)
+            if kind == "org" and any(value.endswith(x) for x in _org_types(question)):
+                score += 0.5
+            if best is None or score > best.score + 1e-9:
+                best = Span(a, b, kind, round(score, 4))
+        return best
+
+    def _respectively(
+        self, asked: str, text: str, start: int, end: int, spans: Sequence[tuple[int, int]]
+    ) -> Span | None:
+        """``A、B、C分别达到55家、20家、280家``: the figure in the place of the item asked.
+
+        The items before 分别 and the figures after it pair up in order; the item that
+        shares most with the question picks its figure.
+        """
+        for m in _RESPECTIVELY.finditer(text, start, end):
+            lo = max((c.end() for c in _CLAUSE_END.finditer(text, start, m.start())), default=start)
+            items = [i for i in _ITEM_SPLIT.split(text[lo : m.start()]) if i.strip()]
+            values = [(a, b) for a, b in spans if a >= m.end()]
+            # The figures must follow one another, joined by 、/和 only.
+            run = values[:1]
+            for a, b in values[1:]:
+                if text[run[-1][1] : a].strip() in ("、", "和", "及", "，"):
+                    run.append((a, b))
+                else:
+                    break
+            if len(items) < 2 or len(run) != len(items):
+                continue
+            scores = [self._overlap(self._weights(asked), item) for item in items]
+            best = max(range(len(items)), key=lambda i: (scores[i], -i))
+            if scores[best] > 0 and scores.count(scores[best]) == 1:
+                a, b = run[best]
+                return Span(a, b, "number", round(1.0 + scores[best], 4))
+        return None
+
+    def _clause(
+        self, question: str, weights: Mapping[str, float], text: str, start: int, end: int,
+        words: Sequence[tuple[int, int, str, str]],
+    ) -> Span | None:
+        """For a question of no particular kind: its best clause, less the question's own words.
+
+        ``卞成任什么职务`` over ``卞成担任青岛市副市长`` gives ``青岛市副市长``.
+        """
+        parts = clauses(text, start, end)
+        if not parts:
+            return None
+        scored = [(self._overlap(weights, text[a:b]), -i, a, b) for i, (a, b) in enumerate(parts)]
+        score, _, a, b = max(scored)
+        if score <= 0:
+            return None
+        asked = set(self._tokenize(question))
+        inside = [w for w in words if a <= w[0] and w[1] <= b]
+        lo, hi = 0, len(inside)
+        while lo < hi and (
+            inside[lo][2] in asked or inside[lo][3].startswith(("v", "p", "u", "c", "d", "x", "r"))
+            or inside[lo][2].isspace()
+        ):
+            lo += 1
+        while hi > lo and (inside[hi - 1][2] in asked or inside[hi - 1][3] == "x"
+                           or inside[hi - 1][2].isspace()):
+            hi -= 1
+        if hi - lo < 1 or inside[hi - 1][1] - inside[lo][0] < 2:
+            return None
+        return Span(inside[lo][0], inside[hi - 1][1], "clause", round(score, 4))
+
+
+def source_offsets(chunk_text: str, source: str, chunk_start: int, a: int, b: int) -> tuple[int, int]:
+    """Map ``chunk_text[a:b]`` to offsets in ``source``, where the chunk begins at ``chunk_start``.
+
+    A chunk's text equals its source slice once whitespace is removed from both (repaired
+    page breaks drop line breaks), so the n-th non-space character of the chunk is the n-th
+    non-space character of the slice.
+
+    Raises:
+        ValueError: When the source does not hold the chunk (an index out of step with it).
+    """
+    while a < b and chunk_text[a].isspace():
+        a += 1
+    while b > a and chunk_text[b - 1].isspace():
+        b -= 1
+    before = sum(1 for ch in chunk_text[:a] if not ch.isspace())
+    inside = sum(1 for ch in chunk_text[a:b] if not ch.isspace())
+    seen = 0
+    pos = chunk_start
+    n = len(source)
+    # Walk to the first non-space character after ``before`` of them.
+    while pos < n and (source[pos].isspace() or seen < before):
+        if not source[pos].isspace():
+            seen += 1
+        pos += 1
+    lo = pos
+    seen = 0
+    while pos < n and seen < inside:
+        if not source[pos].isspace():
+            seen += 1
+        pos += 1
+    hi = pos
+    if _fold(source[lo:hi]) != _fold(chunk_text[a:b]):
+        raise ValueError("the index's source text does not match its chunk offsets")
+    return lo, hi

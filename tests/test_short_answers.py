@@ -1,0 +1,191 @@
+"""Short answers, their offsets, and every kind of abstention, on a made-up corpus.
+
+The documents below are invented (a city, its districts, a company), so nothing here can
+pass by knowing the seeds: each test exercises a rule of the answerer for the language in
+general. Built once per module with the bundled encoder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PLAN = """示例市智能制造发展规划（2023—2027年）
+
+一、发展目标
+到2025年，示例市智能制造产业规模达到800亿元，培育智能工厂30家。到2027年，智能制造产业规模突破1200亿元，工业软件收入达到150亿元。
+
+二、产业布局
+工业软件布局在东湖区、北山区，工业机器人布局在南港新区，智能传感器布局在东湖区。
+
+三、重点项目
+星海重工智能装备产业园项目一期投资15亿元，建成后年产工业机器人2万台；二期计划于2026年开工。星海重工是本地龙头企业，主要生产工业机器人和数控机床。
+
+四、人才保障
+示例市将实施“英才计划”，到2025年引进高层次人才500名。
+"""
+
+NEWS = """示例日报 2024年6月1日
+
+星海重工发布新一代协作机器人
+□ 记者 王明 报道
+5月30日，星海重工在东湖区发布新一代协作机器人，每台售价12万元。
+"""
+
+
+@pytest.fixture(scope="module")
+def made_up(tmp_path_factory: pytest.TempPathFactory):
+    from qa import QA
+
+    root = tmp_path_factory.mktemp("madeup")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    (corpus / "plan.txt").write_text(PLAN, encoding="utf-8")
+    (corpus / "news.txt").write_text(NEWS, encoding="utf-8")
+    return QA.build(corpus, root / "index", progress=False), corpus
+
+
+def source_of(qa, hit) -> str:
+    return qa.source_text(hit.doc)
+
+
+def check_offsets(qa, answer):
+    """The span is the source's own characters, inside the cited sentence."""
+    first = answer.citations[0]
+    source = source_of(qa, first)
+    assert source[answer.span_start : answer.span_end] == answer.span
+    assert first.start <= answer.span_start < answer.span_end <= first.end
+    a, b = first.highlight
+    x, y = first.span
+    assert a <= x < y <= b
+    assert "".join(first.text[x:y].split()) == "".join(answer.span.split())
+
+
+@pytest.mark.parametrize(
+    ("question", "span"),
+    [
+        ("到2025年示例市智能制造产业规模达到多少？", "800亿元"),
+        # several figures of one unit in the sentence: the one whose clause is asked
+        ("到2027年示例市工业软件收入目标是多少？", "150亿元"),
+        ("到2025年示例市要培育多少家智能工厂？", "30家"),
+        ("工业机器人布局在哪个区？", "南港新区"),
+        ("工业软件布局在哪些区？", "东湖区、北山区"),
+        ("星海重工的新一代协作机器人是哪天发布的？", "5月30日"),
+        ("示例市引进高层次人才的计划叫什么？", "英才计划"),
+        ("Which district hosts industrial robots?", "南港新区"),
+    ],
+)
+def test_short_answer_span(made_up, question, span):
+    qa, _ = made_up
+    answer = qa.ask(question)
+    assert not answer.abstained, answer.reason
+    assert answer.span == span
+    assert span in answer.text
+    check_offsets(qa, answer)
+
+
+def test_the_supporting_sentence_drops_the_byline(made_up):
+    qa, _ = made_up
+    answer = qa.ask("星海重工的协作机器人每台售价多少？")
+    assert answer.span == "12万元"
+    assert not answer.text.startswith("□") and "记者" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "why"),
+    [
+        # a figure for what the corpus names without one
+        ("示例市智能工厂的投资额是多少？", ""),
+        # a year the corpus gives no figure for
+        ("到2026年示例市智能制造产业规模达到多少？", "2026"),
+        # a project phase with no figure
+        ("星海重工智能装备产业园项目二期投资多少？", "二期"),
+        # a district the corpus never pairs with that industry
+        ("北山区工业机器人布局了哪些项目？", "北山区"),
+        # a company figure the corpus does not state
+        ("星海重工2024年营业收入是多少？", ""),
+        ("星海重工有多少名员工？", ""),
+        # a place mentioned elsewhere, asked with a figure that belongs to the city
+        ("南港新区智能制造产业规模目标是多少？", "南港新区"),
+        # somewhere the corpus never mentions
+        ("烟台市智能制造产业规模目标是多少？", "烟台"),
+    ],
+)
+def test_near_miss_questions_abstain(made_up, question, why):
+    qa, _ = made_up
+    answer = qa.ask(question)
+    assert answer.abstained, (answer.span, answer.text)
+    assert answer.span == "" and answer.span_start == -1
+    assert answer.reason and why in answer.reason
+
+
+def test_a_filter_that_excludes_the_evidence_abstains(made_up):
+    qa, _ = made_up
+    assert qa.ask("工业机器人布局在哪个区？", doc="plan").span == "南港新区"
+    answer = qa.ask("工业机器人布局在哪个区？", doc="news")
+    assert answer.abstained and {h.doc for h in answer.citations} == {"news"}
+
+
+def test_two_part_question_answers_both_parts_with_citations(made_up):
+    qa, _ = made_up
+    answer = qa.ask("到2025年，示例市智能制造产业规模和智能工厂分别要达到多少？")
+    assert not answer.abstained
+    assert [p.span for p in answer.parts] == ["800亿元", "30家"]
+    assert answer.span == "800亿元；30家" and answer.span_start == -1
+    for part in answer.parts:
+        check_offsets(qa, part)
+        assert part.citations[0].chunk_id in {h.chunk_id for h in answer.citations}
+
+
+def test_two_part_question_says_which_part_has_no_support(made_up):
+    qa, _ = made_up
+    answer = qa.ask("星海重工智能装备产业园项目一期和二期分别投资多少？")
+    assert not answer.abstained
+    first, second = answer.parts
+    assert first.span == "15亿元" and not first.abstained
+    assert second.abstained and "二期" in answer.reason
+    assert answer.span == "15亿元"
+    check_offsets(qa, answer)
+
+
+def test_json_output_carries_span_and_offsets(made_up):
+    from qa.cli import main
+
+    qa, _ = made_up
+    import contextlib
+    import io
+    import json
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["ask", "工业机器人布局在哪个区？", "--index", str(qa.directory), "--json"])
+    assert code == 0
+    data = json.loads(out.getvalue())
+    assert data["span"] == "南港新区" and data["span_end"] - data["span_start"] == 4
+
+
+def test_cli_prints_the_span_then_the_sentence(made_up, capsys):
+    from qa.cli import main
+
+    qa, _ = made_up
+    assert main(["ask", "工业机器人布局在哪个区？", "--index", str(qa.directory)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "答：南港新区 [1]"
+    assert lines[1].startswith("依据") and "工业机器人布局在南港新区" in lines[1]
+    assert "**南港新区**" in "".join(lines)
+
+
+def test_span_offsets_hold_on_the_seeds(seed_qa):
+    """Every answered question's span is the seed file's own slice."""
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    questions = ["哪个区布局磁存储芯片？", "到2027年，青岛新一代信息技术产业规模力争达到多少？",
+                 "青島智能家電產業到2027年的規模目標是多少？",
+                 "What computing power scale does Qingdao plan to have built by 2025?",
+                 "2024年青岛市进出口总值是多少？"]
+    for question in questions:
+        answer = seed_qa.ask(question)
+        assert not answer.abstained, question
+        source = (seeds / answer.citations[0].path).read_text(encoding="utf-8")
+        assert source[answer.span_start : answer.span_end] == answer.span, question
+        assert len(answer.span) <= 20, answer.span

@@ -1,0 +1,89 @@
+"""English question expansion: hand glossary, CC-CEDICT and pinyin over real corpus tokens."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from qa.translate import Glossary, Translator
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+# Real sentences of seeds/ (004: 崂山区; 003: 海尔, 黄岛, 算力).
+LINES = [
+    "崂山区探索建设未来产业加速园 跟踪预研新赛道",
+    "支持海尔、海信、澳柯玛等",
+    "筹推进黄岛石化区和董家",
+    "2025年建成算力规模8000P",
+    "2025年，数据中心机柜突破10000个",
+]
+
+
+@pytest.fixture(scope="module")
+def translator(seed_qa) -> Translator:
+    vocabulary = {t for line in LINES for t in seed_qa.tokenizer.tokenize(line)}
+    return Translator(Glossary({}), vocabulary, lambda term: 1.0)
+
+
+def test_lines_are_from_the_corpus():
+    corpus = "".join("".join(p.read_text(encoding="utf-8").split()) for p in SEEDS.glob("*.txt"))
+    for line in LINES:
+        assert "".join(line.split()) in corpus
+
+
+def test_pinyin_matches_corpus_place_and_company_names(translator):
+    terms = translator.terms("What is Laoshan exploring?")
+    assert "崂山区" in terms or "崂山" in terms
+    assert "海尔" in translator.terms("Which platform does Haier run?")
+    assert "黄岛" in translator.terms("Is Huangdao a district?")
+    # A word that is English is not read as pinyin, even when it spells one.
+    assert translator.terms("long") == []
+
+
+def test_dictionary_phrase_longest_first(translator):
+    terms = translator.terms("What computing power scale is planned?")
+    assert terms[:1] == ["算力"]  # "computing power" as a phrase, before "power" alone
+    assert "规模" in terms
+    # A plural head noun is looked up by its singular: "centers" → "center".
+    assert "中心" in translator.terms("How many data centers?")
+
+
+def test_stopwords_never_expand(translator):
+    assert translator.terms("What which the of is are how") == []
+
+
+def test_hand_glossary_wins_and_only_corpus_terms_are_added(seed_qa):
+    vocabulary = {t for line in LINES for t in seed_qa.tokenizer.tokenize(line)}
+    translator = Translator(Glossary({"computing power": ("算力规模",)}), vocabulary, lambda t: 1.0)
+    terms = translator.terms("computing power")
+    assert terms == ["算力规模"]  # the glossary's term, not CC-CEDICT's 算力
+    assert all(t in vocabulary for t in translator.terms("the future industry platform"))
+
+
+def test_chinese_question_unchanged(translator):
+    question = "崂山区探索建设什么？"
+    assert translator.expand(question) == question
+    assert translator.expand("Which district?").startswith("Which district?")
+
+
+def test_deterministic_and_fast(seed_qa, translator):
+    question = "Which Laoshan platform plans computing power for future industry?"
+    first = translator.expand(question)
+    vocabulary = {t for line in LINES for t in seed_qa.tokenizer.tokenize(line)}
+    again = Translator(Glossary({}), sorted(vocabulary, reverse=True), lambda term: 1.0)
+    assert again.expand(question) == first
+    start = time.perf_counter()
+    for _ in range(100):
+        translator.terms(question)
+    assert (time.perf_counter() - start) / 100 < 0.01
+
+
+def test_rejects_zero_caps():
+    with pytest.raises(ValueError, match="at least 1"):
+        Translator(Glossary({}), (), lambda term: 1.0, per_word=0)
+
+
+def test_qa_expands_english_with_corpus_terms(seed_qa):
+    hits = seed_qa.search("What is Laoshan District exploring to build?", k=5, mode="bm25")
+    assert any("崂山区" in h.text for h in hits)
