@@ -37,10 +37,14 @@ _NUMBER_Q = re.compile(
     r"|investment|growth rate|rate|amount|total)\b",
     re.I,
 )
-_PLACE_Q = re.compile(r"哪个区|哪个市|哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])|哪些区|哪个园区"
-                      r"|where|which (district|city|area|region|park|zone)", re.I)
-_DATE_Q = re.compile(r"什么时候|何时|哪[一几]?年|哪天|几月|日期|when|which year|what year|what date",
-                     re.I)
+_PLACE_Q = re.compile(
+    r"哪个区|哪个市|哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])|哪些区"
+    r"|哪个园区|where|which (district|city|area|region|park|zone)",
+    re.I,
+)
+_DATE_Q = re.compile(
+    r"什么时候|何时|哪[一几]?年|哪天|几月|日期|when|which year|what year|what date", re.I
+)
 _NUMBER_A = re.compile(
     r"\d+(\.\d+)?\s*(%|％|亿元|万元|亿|万|千亿|百亿|家|个|项|人|万人|吨|公里|千升|倍|元|场|条|年)"
 )
@@ -63,8 +67,11 @@ _ORG_Q = re.compile(
     r"office|bureau|department|enterprise|group|bank|college|school|center|centre)\b",
     re.I,
 )
-_ORG_A = re.compile(r"[\u4e00-\u9fff]{2,12}(大学|学院|公司|集团|研究院|研究所|中心|实验室|平台|银行)")
-_PERSON_A = re.compile(r"(记者|市长|局长|主任|书记|博士|董事长|总经理|负责人)\s*[\u4e00-\u9fff]{2,3}"
+_ORG_A = re.compile(
+    r"[\u4e00-\u9fff]{2,12}(大学|学院|公司|集团|研究院|研究所|中心|实验室|平台|银行)"
+)
+_PERSON_A = re.compile(r"(记者|市长|局长|主任|书记|博士|董事长|总经理|负责人)"
+                       r"\s*[\u4e00-\u9fff]{2,3}"
                        r"|[\u4e00-\u9fff]{2,3}(表示|介绍|说)")
 _MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\*\*")
 _TRAILING_MARKUP = re.compile(r"(?:</?[a-zA-Z][^>]*>|\*\*)$")
@@ -90,10 +97,14 @@ def _fold(text: str) -> str:
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # Specific units a question may ask for ("多少万辆"); common ones (个, 家, 亿元) are left out
 # because documents count the same thing in several ways (32条 for 32个).
-_UNIT_Q = re.compile(r"多少(亿美元|万美元|美元|人次|万标准箱|标准箱|万辆|万吨|千升|平方米|公里|万台|艘|架次)")
+_UNIT_Q = re.compile(
+    r"多少(亿美元|万美元|美元|人次|万标准箱|标准箱|万辆|万吨|千升|平方米|公里|万台|艘|架次)"
+)
 _MULTI_PART = re.compile(r"分别|各是|各为|各自|各有多少|respectively|and (what|how)", re.I)
 # Dictionary terms that name an organisation or a place, not a concept.
-_NAME = re.compile(r"(集团|公司|银行|大学|研究院|港|示范区|新区|自贸区|开发区|园区|产业园|[区市县省])$")
+_NAME = re.compile(
+    r"(集团|公司|银行|大学|研究院|港|示范区|新区|自贸区|开发区|园区|产业园|[区市县省])$"
+)
 _ANSWER_PATTERNS = {"number": _NUMBER_A, "place": _PLACE_A, "date": _DATE_A, "person": _PERSON_A,
                     "title": _PERSON_A, "org": _ORG_A, "name": _NAME_A}
 # Question kinds whose answer must hold what is asked: a figure, a place, a date or a name.
@@ -144,12 +155,15 @@ class Candidate:
 
     def score(self, weights: Sequence[float]) -> float:
         """The weighted sum of the features."""
-        return float(sum(w * f for w, f in zip(weights, self.features)))
+        return float(sum(w * f for w, f in zip(weights, self.features, strict=True)))
 
 
 def question_kind(question: str) -> str:
-    """``date``, ``place``, ``title``, ``name``, ``person``, ``org``, ``list``, ``number`` or
-    ``other``, from the wording."""
+    """What ``question`` asks for, from its wording.
+
+    One of ``date``, ``place``, ``title``, ``name``, ``person``, ``org``, ``list``,
+    ``number`` or ``other``.
+    """
     for kind, pattern in (
         ("date", _DATE_Q), ("place", _PLACE_Q), ("title", _TITLE_Q), ("name", _NAME_Q),
         ("person", _PERSON_Q),
@@ -270,7 +284,7 @@ class Answerer:
         self._spans = SpanFinder(tokenize, idf, self._tagger, places)
 
     def words(self, text: str) -> list[str]:
-        """jieba's words of ``text`` (with the index's dictionary)."""
+        """The words of ``text`` as jieba cuts them (with the index's dictionary)."""
         return [w for _a, _b, w, _t in self._tagger.tag(text)]
 
     def _coverage(self, weights: dict[str, float], text: str) -> float:
@@ -336,7 +350,9 @@ class Answerer:
         table = self._sentences
         top = max((h.score for h in hits), default=0.0) or 1.0
         out: list[Candidate] = []
-        for position, (hit, row) in enumerate(zip(hits[: self.config.passages], rows)):
+        for position, (hit, row) in enumerate(
+            zip(hits[: self.config.passages], rows, strict=False)
+        ):
             lo, hi = int(table.ptr[row]), int(table.ptr[row + 1])
             if hi <= lo:
                 continue
@@ -353,7 +369,8 @@ class Answerer:
                 start, end = spans[first][0], spans[last][1]
                 text = hit.text[start:end]
                 present = set().union(*token_sets[first : last + 1])
-                lexical = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+                lexical = (sum(w for t, w in weights.items() if t in present) / total
+                           if total else 0.0)
                 found = set().union(*gram_sets[first : last + 1])
                 bigram = len(grams & found) / len(grams) if grams else 0.0
                 cue = cue_score(kind, text, question)
@@ -383,21 +400,8 @@ class Answerer:
         cfg = self.config
         candidates = self.candidates(question, hits, rows, query_vector)
         if not candidates:
-            return self._abstain(question, hits, 0.0, "没有可检索的段落 (no passage to answer from)")
-        best = max(candidates, key=lambda c: (c.score(cfg.weights), -c.citation, -c.start))
-        hit = hits[best.citation]
-        context = _fold(" ".join((hit.title, hit.section, hit.text)))
-        if _MULTI_PART.search(question):
-            # "A 和 B 分别…": each part may come from another passage, so any cited one counts.
-            context = _fold(" ".join(f"{h.title} {h.section} {h.text}" for h in hits))
-        years, names = self.anchors(self._fold(question), self._tokenize(question))
-        if question_kind(self._fold(question)) not in ("number", "list"):
-            # Who held which post, what was held when: a dated article answers for its year.
-            context += " " + " ".join(h.date or "" for h in hits[best.citation : best.citation + 1])
-        missing = [a for a in (*years, *names) if a not in context]
-        unit = _UNIT_Q.search(self._fold(question))
-        if unit and unit.group(1) not in _fold(hit.text[best.start : best.end]):
-            missing.append(unit.group(1))  # asked in 万辆 or 人次: an answer without one is no answer
+            return self._abstain(question, hits, 0.0,
+                                 "没有可检索的段落 (no passage to answer from)")
         # A question about another place, year or programme is not answered from a
         # passage about something else, however similar it reads.
         # Nor is a question that shares no specific word with the corpus (small talk,
@@ -405,28 +409,61 @@ class Answerer:
         words = set(self._tokenize(question))
         idfs = [self._idf(t) for t in words]
         share = sum(1 for v in idfs if v > 0) / len(words) if words else 0.0
-        off_topic = sum(idfs) < cfg.min_question_idf or (
+        if sum(idfs) < cfg.min_question_idf or (
             len(_HAN.findall(question)) >= 2 and share < cfg.min_known_share
-        )
+        ):
+            return self._abstain(question, hits, 0.0, "问题与语料无关 (the question shares no "
+                                 "specific word with the corpus)")
         unknown = self.unknown_anchor(question)
+        if unknown:
+            return self._abstain(question, hits, 0.0,
+                                 f"语料未提及“{unknown}” (the corpus never mentions {unknown})")
+        # The best window first; when it does not satisfy what the question constrains,
+        # the next ones nearly as good (another sentence of the same passage, often) may.
+        ranked = sorted(candidates, key=lambda c: (-c.score(cfg.weights), c.citation, c.start))
+        top = ranked[0].score(cfg.weights)
+        first: Answer | None = None
+        for candidate in ranked[: max(1, cfg.fallbacks)]:
+            if candidate.score(cfg.weights) < top - cfg.fallback_margin:
+                break
+            answer = self._answer_from(question, hits, candidate)
+            if not answer.abstained:
+                return answer
+            first = first or answer
+        assert first is not None  # the loop ran at least once: ranked[0] is the top
+        return first
+
+    def _answer_from(self, question: str, hits: Sequence[Hit], best: Candidate) -> Answer:
+        """The answer from one window, or an abstention saying what it does not satisfy."""
+        cfg = self.config
+        folded = self._fold(question)
+        kind = question_kind(folded)
+        unit = _UNIT_Q.search(folded)
+        hit = hits[best.citation]
+        start, end = self._window(question, hit.text, best.start, best.end)
+        start = _skip_byline(hit.text, start, end, question)
+        found = self._spans.find(folded, kind, hit.text, start, end,
+                                 unit.group(1) if unit else None)
+        context = _fold(" ".join((hit.title, hit.section, hit.text)))
+        if _MULTI_PART.search(question):
+            # "A 和 B 分别…": each part may come from another passage, so any cited one counts.
+            context = _fold(" ".join(f"{h.title} {h.section} {h.text}" for h in hits))
+        years, names = self.anchors(folded, self._tokenize(question))
+        if kind not in ("number", "list"):
+            # Who held which post, what was held when: a dated article answers for its year.
+            context += " " + (hit.date or "")
+        missing = [a for a in (*years, *names) if a not in context]
+        if unit and unit.group(1) not in _fold(hit.text[best.start : best.end]):
+            # asked in 万辆 or 人次: an answer without one is no answer
+            missing.append(unit.group(1))
+        if missing:
+            return self._abstain(question, hits, 0.0, f"所引段落未提及“{missing[0]}” "
+                                 f"(the passage does not mention {missing[0]})")
         # Reported in [0, 1]; the weighted score itself can pass 1 when every cue fires.
         confidence = min(best.score(cfg.weights), 1.0)
-        if missing or off_topic or unknown:
-            reason = (
-                f"语料未提及“{unknown}” (the corpus never mentions {unknown})" if unknown
-                else f"所引段落未提及“{missing[0]}” (the passage does not mention {missing[0]})"
-                if missing else "问题与语料无关 (the question shares no specific word with the corpus)"
-            )
-            return self._abstain(question, hits, 0.0, reason)
         if confidence < cfg.abstain_below:
             return self._abstain(question, hits, confidence,
                                  "证据不足 (no passage supports an answer strongly enough)")
-        start, end = self._window(question, hit.text, best.start, best.end)
-        start = _skip_byline(hit.text, start, end, question)
-        kind = question_kind(self._fold(question))
-        found = self._spans.find(
-            self._fold(question), kind, hit.text, start, end, unit.group(1) if unit else None
-        )
         if found is None and kind in _STRICT_KINDS and _strict(kind, question):
             label = _KIND_LABELS[kind]
             return self._abstain(question, hits, 0.0,
@@ -441,10 +478,10 @@ class Answerer:
             a, b = start, end
         a, b = trim(hit.text, a, b)
         text = _MARKUP.sub("", hit.text[start:end]).strip()
-        first = replace(hit, highlight=(start, end), span=(a, b))
+        cited = replace(hit, highlight=(start, end), span=(a, b))
         others = [h for i, h in enumerate(hits) if i != best.citation]
         span, s_lo, s_hi = self._verbatim(hit, a, b)
-        return Answer(question, text, (first, *others), False, round(confidence, 4), start, end,
+        return Answer(question, text, (cited, *others), False, round(confidence, 4), start, end,
                       span=span, span_start=s_lo, span_end=s_hi)
 
     def _focus_cover(self, question: str, hit: Hit, start: int, end: int) -> float:
@@ -577,16 +614,6 @@ class Answerer:
         lo = max((m.end() for m in _CLAUSE_SPLIT.finditer(text, 0, found.start)), default=0)
         return text[lo : found.end]
 
-    def _subject_cover(self, question: str, hit: Hit, at: int) -> float:
-        """Share (idf-weighted) of the question's other nouns in the span's own sentence or headings."""
-        subject = self._spans.subject_tokens(self._fold(question))
-        if not subject:
-            return 1.0
-        sentence = next(((a, b) for a, b in sentence_spans(hit.text) if a <= at < b), (0, len(hit.text)))
-        place = _fold(" ".join((hit.title, hit.section, hit.text[sentence[0]:sentence[1]])))
-        total = sum(subject.values())
-        return sum(w for t, w in subject.items() if t in place) / total
-
     def _abstain(
         self, question: str, hits: Sequence[Hit], confidence: float, reason: str
     ) -> Answer:
@@ -627,7 +654,7 @@ class Answerer:
         if end - start <= limit:
             return start, end
         bounds = [start] + [m.end() for m in _CLAUSE.finditer(text, start, end)] + [end]
-        clauses = [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+        clauses = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
         scores = [
             self._coverage(weights, text[a:b]) + 0.5 * cue_score(kind, text[a:b], question)
             for a, b in clauses

@@ -24,6 +24,7 @@ from .corpus import corpus_hashes, gather, no_documents, scan
 from .dense import DenseIndex, Encoder, make_encoder
 from .errors import IndexUnusableError, QAError, QuestionError
 from .formats import MAX_BYTES
+from .parts import combine, split_question
 from .retrieve import MODES, BM25Retriever, DenseRetriever, HybridRetriever, Ranked
 from .store import (
     DOCS,
@@ -38,12 +39,11 @@ from .store import (
     new_build_dir,
     read_json,
     read_jsonl,
-    source_path,
     read_manifest,
     read_sentences,
+    source_path,
 )
 from .tokenize import Tokenizer, curated_terms
-from .parts import combine, split_question
 from .translate import Translator
 from .types import Answer, Hit, SentenceTable, date_key
 from .update import (

@@ -119,6 +119,9 @@ class FusionConfig(_Group):
             in ``weighted`` mode and ``dense_weight`` in RRF.
         dense_weight: Weight of the dense list in RRF.
         depth: How many candidates each retriever contributes before fusion.
+        foreign_bm25_weight: ``bm25_weight`` for a question that is not Chinese (English):
+            its BM25 side is the dictionary's Chinese terms, its dense side the multilingual
+            encoder on the English words; ``None`` keeps ``bm25_weight``.
     """
 
     method: str = "weighted"
@@ -126,6 +129,7 @@ class FusionConfig(_Group):
     bm25_weight: float = 0.6
     dense_weight: float = 0.4
     depth: int = 50
+    foreign_bm25_weight: float | None = 0.7
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,10 @@ class AnswerConfig(_Group):
         min_focus: Nor is a question whose asked-for nouns (beside the wh-word: 研发投入
             in 研发投入是多少) are less than this share (idf-weighted) in the answer
             sentence and its headings. Tuned on the ``tune`` split of ``eval/``.
+        fallbacks: When the best window does not satisfy what the question constrains
+            (the figure's unit, what is asked, the place), up to this many windows are
+            tried in score order, if within ``fallback_margin`` of the best; 1: only the best.
+        fallback_margin: See ``fallbacks``.
         need_head: The noun right before the question word (投资额 in 投资额是多少) must
             stand in the answer sentence or its headings (or a part of it as specific).
         min_place_idf: A place the question names must stand in the answer sentence or
@@ -162,6 +170,8 @@ class AnswerConfig(_Group):
     min_focus: float = 0.3
     min_place_idf: float = 0.7
     need_head: bool = True
+    fallbacks: int = 1
+    fallback_margin: float = 0.1
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,8 @@ class SentenceTransformerEncoder:
         self.name = ST_PREFIX + (str(path.resolve()) if path.exists() else model)
         self.version = f"sentence-transformers-{sentence_transformers.__version__}"
         # Renamed in sentence-transformers 6; older releases only have the long name.
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = (getattr(self._model, "get_embedding_dimension", None)
+                   or self._model.get_sentence_embedding_dimension)
         self.dim = int(get_dim() or 0)
         is_e5 = "e5" in model.lower()
         prompts = getattr(self._model, "prompts", {}) or {}

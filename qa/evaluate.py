@@ -215,8 +215,10 @@ SPLITS = ("tune", "check")
 
 
 def split_of(case_id: str) -> str:
-    """The split a case belongs to, fixed by its id: ``tune`` (fit weights and rules on
-    these) or ``check`` (never looked at while tuning), about half each.
+    """The split a case belongs to, fixed by its id: ``tune`` or ``check``.
+
+    Weights and rules are fitted on ``tune``; ``check`` is never looked at while tuning.
+    About half the cases fall in each.
 
     >>> split_of("q001"), split_of("q002")
     ('check', 'tune')
@@ -625,8 +627,11 @@ def _fmt(value: float | None, name: str) -> str:
 
 
 def split_rows(result: EvalResult, mode: str) -> list[tuple[str, str, str, str]]:
-    """(label, tune, check, gap) for the first mode: a rule fitted to the questions shows
-    as a gap between the split it was tuned on and the one it never saw."""
+    """(label, tune, check, gap) rows for one mode.
+
+    A rule fitted to the questions shows as a gap between the split it was tuned on and
+    the one it never saw.
+    """
     rows = []
     for label, name in _SPLIT_ROWS:
         tune = _value(result, f"{mode}/split:tune/{name}")

@@ -41,7 +41,7 @@ def reciprocal_rank_fusion(
     if len(weights) != len(rankings):
         raise ValueError(f"{len(weights)} weights for {len(rankings)} rankings")
     fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, (row, _score) in enumerate(ranking, start=1):
             fused[row] = fused.get(row, 0.0) + weight / (k + rank)
     return _ordered(fused)
@@ -80,7 +80,7 @@ def weighted_fusion(
     if any(w < 0 for w in weights):
         raise ValueError(f"weights must be >= 0, got {weights}")
     fused: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for row, score in min_max(ranking):
             fused[row] = fused.get(row, 0.0) + weight * score
     return _ordered(fused)

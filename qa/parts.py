@@ -24,7 +24,9 @@ from dataclasses import replace
 
 from .types import Answer, Hit
 
-_WH = re.compile(r"多少|几[个家项年条类大种所座批次届倍名位]?|哪[个些里儿一几年位家]|什么|谁|何时|何地")
+_WH = re.compile(
+    r"多少|几[个家项年条类大种所座批次届倍名位]?|哪[个些里儿一几年位家]|什么|谁|何时|何地"
+)
 _EACH = re.compile(r"分别|各自|各(?=[是为有要多达几])")
 _JOIN = re.compile(r"和|与|以及|、|，|,")
 _END = re.compile(r"[？?。！!\s]+$")

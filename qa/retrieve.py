@@ -6,6 +6,7 @@ where ``row`` indexes the chunk list shared by both indexes.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -66,7 +67,7 @@ class BM25Retriever:
                 order = np.lexsort((rows, -all_scores))[:k]
                 keep = all_scores[order] > 0
                 ids, scores = rows[order][keep], all_scores[order][keep]
-            out.append([(int(i), float(s)) for i, s in zip(ids, scores)])
+            out.append([(int(i), float(s)) for i, s in zip(ids, scores, strict=True)])
         return out
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> Ranked:
@@ -124,13 +125,21 @@ class DenseRetriever:
         else:
             ids, scores = self.index.batch_search_within(vectors, k, rows)
         return [
-            [(int(i), float(s)) for i, s in zip(id_row, score_row) if i >= 0]
-            for id_row, score_row in zip(ids, scores)
+            [(int(i), float(s)) for i, s in zip(id_row, score_row, strict=True) if i >= 0]
+            for id_row, score_row in zip(ids, scores, strict=True)
         ]
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> Ranked:
         """See :class:`Retriever`."""
         return self.batch_search([query], k, rows)[0]
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _is_chinese(text: str) -> bool:
+    """Two or more Han characters: the test the glossary expansion uses too."""
+    return len(_HAN.findall(text)) >= 2
 
 
 class HybridRetriever:
@@ -143,15 +152,22 @@ class HybridRetriever:
         self.dense = dense
         self.config = config
 
-    def fuse(self, lexical: Ranked, semantic: Ranked, k: int) -> Ranked:
-        """Fuse one query's two lists and keep the top ``k``."""
+    def fuse(self, lexical: Ranked, semantic: Ranked, k: int, foreign: bool = False) -> Ranked:
+        """Fuse one query's two lists and keep the top ``k``.
+
+        ``foreign``: the query is not Chinese, so ``config.foreign_bm25_weight`` applies.
+        """
         cfg = self.config
+        own = foreign and cfg.foreign_bm25_weight is not None
+        bm25 = cfg.foreign_bm25_weight if own else cfg.bm25_weight
+        assert bm25 is not None  # for mypy: bm25_weight is a float
         if cfg.method == "rrf":
             fused = reciprocal_rank_fusion(
-                [lexical, semantic], k=cfg.rrf_k, weights=[cfg.bm25_weight, cfg.dense_weight]
+                [lexical, semantic], k=cfg.rrf_k, weights=[bm25, cfg.dense_weight]
             )
         else:
-            share = cfg.bm25_weight / (cfg.bm25_weight + cfg.dense_weight)
+            # weighted: foreign_bm25_weight is the BM25 share itself, as bm25_weight would be
+            share = bm25 if own else cfg.bm25_weight / (cfg.bm25_weight + cfg.dense_weight)
             fused = weighted_fusion([lexical, semantic], weights=[share, 1 - share])
         return fused[:k]
 
@@ -166,7 +182,10 @@ class HybridRetriever:
         depth = max(k, self.config.depth)
         lexical = self.bm25.batch_search(queries, depth, rows)
         semantic = self.dense.batch_search(queries, depth, rows, vectors)
-        return [self.fuse(lex, sem, k) for lex, sem in zip(lexical, semantic)]
+        return [
+            self.fuse(lex, sem, k, foreign=not _is_chinese(q))
+            for q, lex, sem in zip(queries, lexical, semantic, strict=True)
+        ]
 
     def search(self, query: str, k: int, rows: np.ndarray | None = None) -> Ranked:
         """See :class:`Retriever`."""

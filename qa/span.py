@@ -23,7 +23,8 @@ from typing import Any
 # Units a figure is counted in; longest first so 亿美元 wins over 亿.
 _UNITS = sorted(
     (
-        "%", "％", "‰", "个百分点", "百分点", "亿美元", "万美元", "美元", "亿元", "万元", "千元", "元",
+        "%", "％", "‰", "个百分点", "百分点", "亿美元", "万美元", "美元", "亿元", "万元",
+        "千元", "元",
         "万亿", "千亿", "百亿", "亿", "万", "千", "个", "家", "项", "人次", "万人次", "万人", "人",
         "名", "位", "户", "万户", "吨", "万吨", "公斤", "千克", "公里", "千米", "米", "平方公里",
         "平方米", "万平方米", "亩", "万亩", "公顷", "千升", "升", "倍", "场", "条", "台", "万台",
@@ -61,11 +62,15 @@ _PLACE_SUFFIX = re.compile(
 # Marks that end a clause: the subject of a figure is looked for inside its own clause.
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\n\t]")
 _LIST_SEP = "、"
+_ITEM_MARK = re.compile("、")
+# Wordings that ask for several things: the whole enumeration answers them.
+_LIST_ASK = re.compile(r"哪些|哪几|分别|包括|有哪|都有|which \w+s\b|what are", re.I)
 _RESPECTIVELY = re.compile(r"分别(?:为|是|达到|达|增长|提高到|提升至|占|突破|超过)?")
 _ITEM_SPLIT = re.compile(r"[、和及与]")
 # Words that open an enumeration: the items start after the last of them.
 _LIST_OPENERS = frozenset(
-    "包括 包含 涵盖 囊括 主要是 分别是 分别为 即 有 为 是 如 发展 布局 聚焦 培育 打造 建设 推进 实施 "
+    "包括 包含 涵盖 囊括 主要是 分别是 分别为 即 有 为 是 如 发展 布局 聚焦 培育 打造 "
+    "建设 推进 实施 "
     "围绕 突破 引进 壮大 提升 形成 重点 覆盖 涉及 集聚 拥有 落地 瞄准 做强 做优 做大 建成 "
     "开展 推动 加快".split()
 )
@@ -82,7 +87,9 @@ _NAME_TITLES = re.compile(
 
 
 # The question word whose neighbours say what is asked.
-_WH = re.compile(r"多少|几[个家项年条类大种所座批次届倍]?|哪[个些里儿一几年]?|什么|谁|何[时处地]|是否")
+_WH = re.compile(
+    r"多少|几[个家项年条类大种所座批次届倍]?|哪[个些里儿一几年]?|什么|谁|何[时处地]|是否"
+)
 _NOUN_TAGS = ("n", "vn", "j", "eng", "l", "i")
 # Words beside a question word that do not say what is asked.
 _GENERIC = frozenset(
@@ -325,7 +332,7 @@ class SpanFinder:
     def _orgs(
         self, words: Sequence[tuple[int, int, str, str]], asked: str
     ) -> list[tuple[int, int]]:
-        """Organisations: an ``nt`` word, or a run of name words ending in 大学, 公司, 研究院…"""
+        """Organisations: an ``nt`` word, or name words ending in 大学, 公司, 研究院 and such."""
         out = []
         for i, (a, b, word, tag) in enumerate(words):
             if not (tag == "nt" or _ORG_SUFFIX.search(word)):
@@ -343,7 +350,7 @@ class SpanFinder:
     def _titles(
         self, words: Sequence[tuple[int, int, str, str]], asked: str
     ) -> list[tuple[int, int]]:
-        """Job titles: the words before (or after) a name the question gives, ending in 局长…"""
+        """Job titles: the words before a title word (局长, 副市长), back to a clause mark."""
         out = []
         for i, (_a, b, word, _tag) in enumerate(words):
             if not _NAME_TITLES.search(word):
@@ -363,7 +370,9 @@ class SpanFinder:
             out.append((words[lo][0], b))
         return out
 
-    def _lists(self, words: Sequence[tuple[int, int, str, str]], text: str) -> list[tuple[int, int]]:
+    def _lists(
+        self, words: Sequence[tuple[int, int, str, str]], text: str
+    ) -> list[tuple[int, int]]:
         """Enumerations: two or more items joined by ``、`` (and a final 和/及)."""
         out = []
         seps = [i for i, w in enumerate(words) if w[2] == _LIST_SEP]
@@ -401,7 +410,7 @@ class SpanFinder:
 
     # ------------------------------------------------------------------ scoring
     def _weights(self, question: str) -> dict[str, float]:
-        """idf of the question's content tokens, doubled for the words beside the wh-word.
+        """The question's content tokens with their idf, doubled beside the wh-word.
 
         In ``高层工业楼宇项目开发面积是多少`` the words next to 多少 (开发面积) name what
         is asked; the rest (高层工业楼宇项目) only name whose it is.
@@ -616,6 +625,10 @@ class SpanFinder:
         score, _, a, b = max(scored)
         if score <= 0:
             return None
+        if text.count(_LIST_SEP, a, b) >= 2 and not _LIST_ASK.search(question):
+            # One thing asked of an enumeration (哪条生产线 over a row of projects): the
+            # item that holds the question's words, not the whole row.
+            a, b = self._best_item(weights, text, a, b)
         asked = set(self._tokenize(question))
         inside = [w for w in words if a <= w[0] and w[1] <= b]
         lo, hi = 0, len(inside)
@@ -632,7 +645,22 @@ class SpanFinder:
         return Span(inside[lo][0], inside[hi - 1][1], "clause", round(score, 4))
 
 
-def source_offsets(chunk_text: str, source: str, chunk_start: int, a: int, b: int) -> tuple[int, int]:
+    def _best_item(
+        self, weights: Mapping[str, float], text: str, a: int, b: int
+    ) -> tuple[int, int]:
+        """The ``、``-separated item of ``text[a:b]`` sharing most with the question."""
+        bounds = [a, *(m.end() for m in _ITEM_MARK.finditer(text, a, b)), b]
+        items = [(x, y - 1 if text[y - 1] == _LIST_SEP else y)
+                 for x, y in zip(bounds, bounds[1:], strict=False)]
+        items = [(x, y) for x, y in items if y > x]
+        scored = [(self._overlap(weights, text[x:y]), -(y - x), x, y) for x, y in items]
+        best = max(scored)
+        return (best[2], best[3]) if best[0] > 0 else (a, b)
+
+
+def source_offsets(
+    chunk_text: str, source: str, chunk_start: int, a: int, b: int
+) -> tuple[int, int]:
     """Map ``chunk_text[a:b]`` to offsets in ``source``, where the chunk begins at ``chunk_start``.
 
     A chunk's text equals its source slice once whitespace is removed from both (repaired

@@ -114,8 +114,10 @@ def escape_text(text: str) -> str:
 
 
 def render_passage(hit: Hit) -> str:
-    """The passage, escaped, with the answer sentence (``hit.highlight``) in ``<mark>`` and
-    the short answer inside it (``hit.span``) in ``<mark class="qa-span">``."""
+    """The passage, escaped, with the answer sentence (``hit.highlight``) in ``<mark>``.
+
+    The short answer inside it (``hit.span``) is in ``<mark class="qa-span">``.
+    """
     text = hit.text
     if hit.highlight is None:
         return escape_text(text.strip())
