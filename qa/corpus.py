@@ -10,14 +10,16 @@ unsupported extension is reported and skipped.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .clean import load_document
 from .errors import CorpusError
-from .formats import MAX_BYTES, SUFFIXES, file_format, unsupported_reason
+from .formats import MAX_BYTES, SUFFIXES, file_format, file_kind, unsupported_reason
 from .store import file_sha256
 from .types import Document
 
@@ -63,6 +65,31 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _link_target(path: Path) -> tuple[Path | None, str]:
+    """Where a symbolic link leads, or ``(None, why not)`` for a loop or a broken link."""
+    try:
+        return path.resolve(strict=True), ""
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return None, "symbolic link loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "symbolic link loop"
+        return None, "broken symbolic link"
+
+
+def _not_regular(path: Path) -> str | None:
+    """Why ``path`` (links followed) is not a regular file we can read, or ``None``."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"cannot read it ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    return f"not a regular file but a {file_kind(mode)}; only regular files are read"
+
+
 def scan(root: Path) -> tuple[list[Candidate], list[Skipped]]:
     """The supported files under ``root`` (sorted) and the files passed over, with reasons.
 
@@ -90,8 +117,10 @@ def scan(root: Path) -> tuple[list[Candidate], list[Skipped]]:
             if name.startswith(".") or (name.endswith("_files") and name[:-6] in pages):
                 continue
             if sub.is_symlink():
-                target = sub.resolve()
-                if not _inside(target, real_root):
+                target, problem = _link_target(sub)
+                if target is None:
+                    skipped.append(Skipped(sub, problem))
+                elif not _inside(target, real_root):
                     skipped.append(Skipped(sub, f"symbolic link to {target}, outside {root}; "
                                                 "not followed"))
                 continue
@@ -102,15 +131,19 @@ def scan(root: Path) -> tuple[list[Candidate], list[Skipped]]:
             if name.startswith("."):
                 continue
             if path.is_symlink():
-                target = path.resolve()
-                if not target.exists():
-                    skipped.append(Skipped(path, "broken symbolic link"))
+                target, problem = _link_target(path)
+                if target is None:
+                    skipped.append(Skipped(path, problem))
                 elif not _inside(target, real_root):
                     skipped.append(Skipped(path, f"symbolic link to {target}, outside {root}; "
                                                  "not followed"))
                 continue
             if file_format(path) is None:
                 skipped.append(Skipped(path, unsupported_reason(path)))
+                continue
+            problem = _not_regular(path)
+            if problem:
+                skipped.append(Skipped(path, problem))
                 continue
             found.append(Candidate(path, path.relative_to(root).as_posix()))
     found.sort(key=lambda c: c.name)
@@ -127,14 +160,19 @@ def gather(paths: Iterable[Path]) -> tuple[list[Candidate], list[Skipped]]:
     found: list[Candidate] = []
     skipped: list[Skipped] = []
     for path in map(Path, paths):
+        problem = _not_regular(path)
         if path.is_dir():
             more, passed = scan(path)
             found += more
             skipped += passed
-        elif not path.exists():
+        elif not path.exists() and not path.is_symlink():
             skipped.append(Skipped(path, "no such file or directory"))
+        elif path.is_symlink() and _link_target(path)[0] is None:
+            skipped.append(Skipped(path, _link_target(path)[1]))
         elif file_format(path) is None:
             skipped.append(Skipped(path, unsupported_reason(path)))
+        elif problem:
+            skipped.append(Skipped(path, problem))
         else:
             found.append(Candidate(path, path.name))
     return found, skipped

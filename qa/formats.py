@@ -25,7 +25,9 @@ import bisect
 import io
 import logging
 import math
+import os
 import re
+import stat
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -35,7 +37,15 @@ from pathlib import Path
 from typing import Any
 
 SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
-MAX_BYTES = 50 * 1024 * 1024
+# Limits on untrusted input, each reported as one skip line (README, "Promises").
+MAX_BYTES = 50 * 1024 * 1024  # a file on disk (--max-mb)
+MAX_TEXT_CHARS = 5_000_000  # text extracted from any one file (~10 MB of Chinese UTF-8)
+MAX_PART_BYTES = 32 * 1024 * 1024  # one part of a DOCX (a zip), inflated
+MAX_INFLATED_BYTES = 128 * 1024 * 1024  # all parts of a DOCX, inflated
+MAX_HTML_BYTES = 10 * 1024 * 1024  # a web page
+# Strict UTF-8 that fails on a few stray bytes is still UTF-8: decoded with U+FFFD for
+# them when at most this share of the characters is replaced.
+_UTF8_STRAY_SHARE = 0.001
 _FORMATS = {".txt": "txt", ".md": "md", ".pdf": "pdf", ".docx": "docx", ".html": "html",
             ".htm": "html"}
 _TERMINAL = "。！？；：!?;:….．"
@@ -99,6 +109,54 @@ class Extracted:
     date: str | None = None
 
 
+def file_kind(mode: int) -> str:
+    """What a file is, from its ``st_mode``: ``regular file``, ``FIFO``, ``device`` and so on."""
+    kinds = ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "directory"),
+             (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISCHR, "character device"),
+             (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"))
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+
+def read_file(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """A regular file's bytes, at most ``max_bytes`` of them.
+
+    The file is opened without blocking and checked on the open descriptor, so a FIFO,
+    a device (``/dev/zero`` behind a link) or a socket is refused rather than read, and
+    a file that grows while it is read stops at the limit.
+
+    Raises:
+        UnreadableError: For a special file or one over the limit.
+        OSError: When it cannot be opened or read.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableError(
+                path, f"not a regular file but a {file_kind(info.st_mode)}; only regular files "
+                "are read"
+            )
+        if info.st_size > max_bytes:
+            raise UnreadableError(path, _too_big(info.st_size, max_bytes))
+        parts, size = [], 0
+        while size <= max_bytes:
+            part = os.read(fd, min(1 << 20, max_bytes + 1 - size))
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        if size > max_bytes:
+            raise UnreadableError(path, _too_big(size, max_bytes))
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _too_big(size: int, max_bytes: int) -> str:
+    return (f"file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit "
+            "(--max-mb)")
+
+
 def file_format(path: Path) -> str | None:
     """The format a file name says (``txt``, ``md``, ``pdf``, ``docx``, ``html``), if supported."""
     return _FORMATS.get(Path(path).suffix.lower())
@@ -127,13 +185,29 @@ def extract(path: Path, raw: bytes) -> Extracted:
     if not raw.strip():
         raise UnreadableError(path, "file is empty or whitespace-only; nothing to index")
     if fmt == "pdf":
-        return read_pdf(raw, path)
-    if fmt == "docx":
-        return read_docx(raw, path)
-    if fmt == "html":
-        return read_html(raw, path)
-    text, encoding = decode_text(raw, path)
-    return Extracted(text, fmt, encoding)
+        out = read_pdf(raw, path)
+    elif fmt == "docx":
+        out = read_docx(raw, path)
+    elif fmt == "html":
+        out = read_html(raw, path)
+    else:
+        text, encoding = decode_text(raw, path)
+        out = Extracted(text, fmt, encoding)
+    check_text_size(len(out.text), path)
+    return out
+
+
+def check_text_size(chars: int, path: Path) -> None:
+    """Refuse more text from one file than :data:`MAX_TEXT_CHARS`.
+
+    Raises:
+        UnreadableError: Saying the size and the limit.
+    """
+    if chars > MAX_TEXT_CHARS:
+        raise UnreadableError(
+            path, f"text is over {chars:,} characters, more than the limit of "
+            f"{MAX_TEXT_CHARS:,} per file; split the document"
+        )
 
 
 # ------------------------------------------------------------------ plain text
@@ -184,6 +258,9 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str]:
         pass
     if b"\x00" in raw:
         return _decode_utf16(raw, path)
+    lenient = raw.decode("utf-8", errors="replace")
+    if lenient.count("\ufffd") <= max(3, _UTF8_STRAY_SHARE * len(lenient)):
+        return lenient, "utf-8"  # a few stray bytes, replaced by U+FFFD
     for encoding in ("gbk", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -267,7 +344,13 @@ def read_pdf(raw: bytes, path: Path) -> Extracted:
                     raise UnreadableError(
                         path, "encrypted PDF that needs a password; add an unprotected copy"
                     )
-            pages = [_page_lines(_page_text(page)) for page in reader.pages]
+            pages = []
+            chars = 0
+            for page in reader.pages:
+                text = _page_text(page)
+                chars += len(text)
+                check_text_size(chars, path)  # stop reading as soon as it is too much
+                pages.append(_page_lines(text))
         except UnreadableError:
             raise
         except FileNotDecryptedError:
@@ -461,6 +544,7 @@ def read_docx(raw: bytes, path: Path) -> Extracted:
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise ImportError("Reading .docx files needs python-docx: pip install python-docx") from exc
+    _check_zip(raw, path)
     lines: list[str] = []
     try:
         document = docx.Document(io.BytesIO(raw))
@@ -481,6 +565,40 @@ def read_docx(raw: bytes, path: Path) -> Extracted:
     if not text.strip():
         raise UnreadableError(path, "DOCX has no text; nothing to index")
     return Extracted(text, "docx", "")
+
+
+def _check_zip(raw: bytes, path: Path) -> None:
+    """Refuse a zip whose parts inflate past the limits, before anything is inflated.
+
+    ``zipfile`` never returns more than a member's recorded ``file_size``, so checking the
+    recorded sizes bounds what python-docx can read.
+
+    Raises:
+        UnreadableError: For a corrupt zip, or one over :data:`MAX_PART_BYTES` per part or
+            :data:`MAX_INFLATED_BYTES` in all.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnreadableError(
+            path, f"corrupt or unreadable DOCX ({exc.__class__.__name__}); "
+            "open and re-save it in Word or LibreOffice"
+        ) from None
+    biggest = max(members, key=lambda m: m.file_size, default=None)
+    if biggest is not None and biggest.file_size > MAX_PART_BYTES:
+        raise UnreadableError(
+            path, f"DOCX part {biggest.filename} inflates to {biggest.file_size / 2**20:,.0f} MB, "
+            f"over the {MAX_PART_BYTES // 2**20} MB limit per part (a zip bomb?)"
+        )
+    total = sum(m.file_size for m in members)
+    if total > MAX_INFLATED_BYTES:
+        raise UnreadableError(
+            path, f"DOCX inflates to {total / 2**20:,.0f} MB, over the "
+            f"{MAX_INFLATED_BYTES // 2**20} MB limit (a zip bomb?)"
+        )
 
 
 def _docx_paragraph(paragraph: Any) -> str:  # noqa: ANN401 - python-docx's Paragraph
@@ -573,6 +691,11 @@ def read_html(raw: bytes, path: Path) -> Extracted:
             f"Reading web pages needs trafilatura and lxml_html_clean ({exc}): "
             'pip install -e . (or: pip install trafilatura lxml_html_clean)'
         ) from exc
+    if len(raw) > MAX_HTML_BYTES:
+        raise UnreadableError(
+            path, f"web page is {len(raw) / 2**20:.1f} MB, over the {MAX_HTML_BYTES // 2**20} MB "
+            "limit for HTML"
+        )
     html, encoding = _decode_html(raw, path)
     try:
         tree = lxml.html.document_fromstring(html)

@@ -31,7 +31,7 @@ _UNITS = sorted(
         "套", "辆", "万辆", "艘", "架", "架次", "座", "所", "张", "件", "万件", "批", "期", "类",
         "种", "大", "款", "GW", "MW", "GWh", "kW", "千瓦", "万千瓦", "兆瓦", "吉瓦", "千瓦时",
         "度", "P", "PFLOPS", "EFLOPS", "TEU", "标准箱", "万标准箱", "年", "天", "小时", "周",
-        "月", "届", "次", "首", "部", "支", "颗", "片", "项次", "强", "星", "级",
+        "个月", "届", "次", "首", "部", "支", "颗", "片", "项次", "强", "星", "级",
     ),
     key=len,
     reverse=True,
@@ -104,6 +104,7 @@ _UNIT_HINTS = (
     (re.compile(r"比重|比例|占比|百分|增速|增长|提高|下降|率"), ("%", "％", "个百分点", "百分点")),
     (re.compile(r"总值|总额|产值|规模|收入|营收|投资|金额|增加值|资金|基金|销售额|利润|gdp|生产总值"),
      ("亿元", "万元", "亿美元", "万美元", "亿", "万亿", "元")),
+    (re.compile(r"多少钱|花多少|投多少|投入|资金"), ("亿元", "万元", "亿", "元")),
     (re.compile(r"企业|公司|家"), ("家",)),
     (re.compile(r"面积"), ("平方米", "平方公里", "亩", "公顷", "万平方米", "万亩")),
 )
@@ -249,6 +250,8 @@ class SpanFinder:
             value = m.group()
             if _YEAR_ONLY.match(value.strip()) or _fold(value) in asked:
                 continue
+            if re.match(r"\s*(?:月|日|号)", text[b : b + 2]):
+                continue  # 1月16日 is a date, not a figure
             # A bare number glued to letters is a model name (W6X72), not a figure.
             if (a > 0 and text[a - 1].isascii() and text[a - 1].isalpha()) or (
                 b < len(text) and text[b].isascii() and text[b].isalpha()
@@ -518,7 +521,7 @@ class SpanFinder:
 
     def find(
         self, question: str, kind: str, text: str, start: int, end: int,
-        unit: str | None = None,
+        unit: str | None = None, units: Sequence[str] = (),
     ) -> Span | None:
         """The short answer to ``question`` inside ``text[start:end]``, or ``None``.
 
@@ -530,6 +533,8 @@ class SpanFinder:
             start: Start of the answer window in ``text``.
             end: End of the answer window.
             unit: A unit the question asks in (``家`` for 多少家), preferred among figures.
+            units: Units a figure must end in (people for 多少名): figures in them only,
+                when there are any.
         """
         asked = _fold(question)
         weights = self._weights(question)
@@ -560,6 +565,9 @@ class SpanFinder:
             return self._clause(question, weights, text, start, end, words)
         if not spans:
             return None
+        if kind == "number" and units:
+            counted = [(a, b) for a, b in spans if text[a:b].rstrip().endswith(tuple(units))]
+            spans = counted or spans
         if kind == "number":
             aligned = self._respectively(asked, text, start, end, spans)
             if aligned is not None:

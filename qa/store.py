@@ -20,9 +20,10 @@ Layout of an index directory::
     bm25_*.npy/json   the sparse BM25 matrix (see qa.bm25)
     dense.faiss       the FAISS index (see qa.dense)
 
-No pickle anywhere; every array is a ``.npy`` file that loading memory-maps. A build or update
-goes to a sibling temporary directory that is renamed into place only when complete, so an
-interrupted one never destroys the previous index.
+No pickle anywhere; every array is a ``.npy`` file that loading memory-maps. These files make
+up one *version* of the index, a directory ``v-NNNNNN`` inside the index directory; a build or
+update writes a new version and commits it by renaming a pointer file (see :mod:`qa.commit`),
+so an interrupted one never destroys the previous index.
 """
 
 from __future__ import annotations
@@ -39,11 +40,14 @@ from typing import Any
 
 import numpy as np
 
+from .commit import NOT_OURS, checksum, damaged, data_dir
+from .commit import rebuild_hint as rebuild_hint
 from .errors import IndexUnusableError
 from .types import SentenceTable
 
 # 3: chunk store, memory-mapped sentence arrays, folded text, dense parameters; jieba-rs.
-FORMAT_VERSION = 3
+# 4: versioned directories under a CURRENT pointer, a checksum per file, absolute corpus path.
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 TERMS = "terms.json"
 DOCS = "docs.jsonl"
@@ -58,19 +62,12 @@ SENTENCE_ARRAYS = {  # SentenceTable field -> file, dtype
 SOURCES = "sources"
 # Files in an index directory that are not ours (the repository's .gitignore and
 # README in index/) survive a rebuild.
-_KEEP = (".gitignore", "README.md")
-
-
-def rebuild_hint(directory: Path) -> str:
-    """The command that fixes a broken or outdated index."""
-    return f"qa build --rebuild --index {directory}"
+_KEEP = NOT_OURS
 
 
 def index_error(directory: Path, problem: str) -> IndexUnusableError:
     """One-line error naming the problem and the fix."""
-    return IndexUnusableError(
-        f"索引不可用 (index unusable): {problem}. Run: {rebuild_hint(directory)}"
-    )
+    return damaged(directory, problem)
 
 
 def file_sha256(path: Path) -> str:
@@ -96,6 +93,7 @@ class Manifest:
     dense_kind: str
     dense_params: dict[str, Any]
     files: dict[str, int]
+    checksums: dict[str, str]
     versions: dict[str, str]
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,19 +190,19 @@ def library_versions() -> dict[str, str]:
 
 
 def finish_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
-    """Record every file's size and write ``manifest.json`` last.
+    """Record every file's size and checksum and write ``manifest.json`` last.
 
     The manifest is written after all other files so its presence means the
-    rest is complete; the sizes let loading detect truncated files cheaply.
+    rest is complete; the sizes let loading detect truncated files cheaply, the
+    checksums (xxh3-128) any other change.
     """
-    files = {
-        p.relative_to(directory).as_posix(): p.stat().st_size
-        for p in sorted(directory.rglob("*")) if p.is_file() and p.name not in _KEEP
-    }
+    paths = [p for p in sorted(directory.rglob("*")) if p.is_file() and p.name not in _KEEP]
+    names = [p.relative_to(directory).as_posix() for p in paths]
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        files=files,
+        files={n: p.stat().st_size for n, p in zip(names, paths, strict=True)},
+        checksums={n: checksum(p) for n, p in zip(names, paths, strict=True)},
         versions=library_versions(),
         **fields,
     )
@@ -212,69 +210,95 @@ def finish_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
     return manifest
 
 
-def read_manifest(directory: Path) -> Manifest:
-    """Read and check ``manifest.json`` and the files it lists.
+# What each manifest field must be: a wrong type is one line, never a traceback later.
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format_version": int, "built_at": str, "encoder": dict, "tokenizer": dict,
+    "settings": dict, "corpus": dict, "chunk_count": int, "dense_kind": str,
+    "dense_params": dict, "files": dict, "checksums": dict, "versions": dict,
+}
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def parse_manifest(data: Any, path: Path, index: Path) -> Manifest:
+    """Check a manifest's fields and their types.
+
+    Raises:
+        IndexUnusableError: Naming the field, the value's type and what was expected.
+    """
+    if not isinstance(data, dict):
+        raise index_error(index, f"{path} holds a {_type_name(data)}, not a JSON object")
+    version = data.get("format_version")
+    if type(version) is not int:
+        raise index_error(index, f"{path}: format_version is {version!r} "
+                                 f"({_type_name(version)}), expected the number {FORMAT_VERSION}")
+    if version != FORMAT_VERSION:
+        raise index_error(index, f"format version {version}, this qa reads {FORMAT_VERSION}")
+    missing = [k for k in _FIELD_TYPES if k not in data]
+    if missing:
+        raise index_error(index, f"{path} lacks {', '.join(missing)}")
+    for key, kind in _FIELD_TYPES.items():
+        value = data[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise index_error(index, f"{path}: {key} is a {_type_name(value)}, expected "
+                                     f"{kind.__name__ if isinstance(kind, type) else kind}")
+    if data["chunk_count"] < 1:
+        raise index_error(index, f"{path}: chunk_count is {data['chunk_count']}")
+    for key, kind in (("files", int), ("checksums", str)):
+        bad = [n for n, v in data[key].items() if type(v) is not kind]
+        if bad:
+            raise index_error(index, f"{path}: {key}[{bad[0]!r}] is not a {kind.__name__}")
+    if set(data["files"]) != set(data["checksums"]):
+        raise index_error(index, f"{path}: files and checksums list different files")
+    return Manifest(**{k: data[k] for k in _FIELD_TYPES})
+
+
+def read_manifest(directory: Path, index: Path | None = None,
+                  expected_checksum: str | None = None) -> Manifest:
+    """Read and check ``manifest.json`` and the sizes of the files it lists.
+
+    Args:
+        directory: The version directory holding the manifest.
+        index: The index directory, for messages (default: ``directory``).
+        expected_checksum: The manifest's checksum as ``CURRENT`` records it.
 
     Raises:
         IndexUnusableError: For a missing directory or manifest, another format
-            version, or a missing or truncated file.
+            version, a field of the wrong type, or a missing or truncated file.
     """
+    index = index or directory
     if not directory.is_dir():
         raise IndexUnusableError(
-            f"索引目录不存在 (no index at {directory}). Run: qa build --index {directory}"
+            f"索引不存在 (no index at {directory}). Run: qa build --corpus DIR --index {index}"
         )
     path = directory / MANIFEST
     if not path.is_file():
-        raise index_error(directory, f"{path} is missing")
+        raise index_error(index, f"{path} is missing")
+    if expected_checksum is not None and checksum(path) != expected_checksum:
+        raise index_error(index, f"{path} is damaged (its checksum does not match CURRENT)")
     try:
         data = read_json(path)
-        manifest = Manifest(**data)
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
-        raise index_error(directory, f"{path} is corrupt ({exc.__class__.__name__})") from exc
-    if manifest.format_version != FORMAT_VERSION:
-        raise index_error(
-            directory,
-            f"format version {manifest.format_version}, this qa reads {FORMAT_VERSION}",
-        )
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise index_error(index, f"{path} is corrupt ({exc.__class__.__name__})") from exc
+    manifest = parse_manifest(data, path, index)
     for name, size in manifest.files.items():
         file = directory / name
         if not file.is_file():
-            raise index_error(directory, f"{file} is missing")
+            raise index_error(index, f"{file} is missing")
         actual = file.stat().st_size
         if actual != size:
-            raise index_error(directory, f"{file} has {actual} bytes, expected {size} (truncated?)")
+            raise index_error(index, f"{file} has {actual} bytes, expected {size} (truncated?)")
     return manifest
 
 
-def is_vacant(directory: Path) -> bool:
-    """True when ``directory`` is missing or holds nothing but files we keep (no index yet)."""
-    return not directory.exists() or (
-        directory.is_dir() and all(p.name in _KEEP for p in directory.iterdir())
-    )
+def current_version(index: Path) -> tuple[Path, Manifest]:
+    """The committed version directory of ``index`` and its checked manifest.
 
-
-def new_build_dir(directory: Path) -> Path:
-    """A fresh temporary directory beside ``directory`` (same filesystem, so rename is atomic)."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.parent / f".{directory.name}.building-{os.getpid()}-{time.time_ns()}"
-    tmp.mkdir()
-    return tmp
-
-
-def commit_build(tmp: Path, directory: Path) -> None:
-    """Move a finished build into place, keeping the old index until the new one is there."""
-    for name in _KEEP:
-        if (directory / name).is_file() and not (tmp / name).exists():
-            shutil.copy2(directory / name, tmp / name)
-    old = None
-    if directory.exists():
-        old = directory.parent / f".{directory.name}.old-{os.getpid()}-{time.time_ns()}"
-        os.replace(directory, old)
-    os.replace(tmp, directory)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def discard_build(tmp: Path) -> None:
-    """Remove an unfinished build directory."""
-    shutil.rmtree(tmp, ignore_errors=True)
+    Raises:
+        IndexUnusableError: For a missing or incomplete index, a damaged ``CURRENT`` or
+            manifest, or a missing or truncated file.
+    """
+    data, expected = data_dir(index)
+    return data, read_manifest(data, index, expected)

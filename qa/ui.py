@@ -23,13 +23,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .answer import ABSTAIN_TEXT
 from .errors import QAError
 from .types import Answer, Hit
 
 if TYPE_CHECKING:
     import gradio as gr
 
-ABSTAIN_TEXT = "未在语料中找到依据"
+__all__ = ["ABSTAIN_TEXT", "build_app", "cli", "render_answer", "respond", "serve"]
 EXAMPLES = (
     "哪个区布局磁存储芯片？",
     "Which district hosts magnetic storage chips?",
@@ -56,8 +57,12 @@ _SCROLL_JS = """() => {
     const wrap = document.querySelector('#qa-chat .bubble-wrap');
     const rows = document.querySelectorAll(sel);
     if (wrap && rows.length && (!fresh || rows.length > seen)) {
-      const top = rows[rows.length - 1].getBoundingClientRect().top;
-      wrap.scrollTop += top - wrap.getBoundingClientRect().top - 40;
+      const row = rows[rows.length - 1];
+      if (wrap.scrollHeight > wrap.clientHeight + 1) {
+        wrap.scrollTop += row.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 40;
+      } else {  // a phone: the chat grows with the page, so scroll the page
+        window.scrollBy(0, row.getBoundingClientRect().top - 40);
+      }
     } else if (++tries < 50) setTimeout(go, 100);
   };
   setTimeout(go, 100);
@@ -84,7 +89,17 @@ mark.qa-span {background: #ffb74d; font-weight: 600}
 .qa-passage {margin: .4em 0 .1em; padding-left: .6em; font-size: .92em;
   border-left: 3px solid var(--border-color-primary); color: var(--body-text-color)}
 .qa-passage mark {background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px}
+/* A phone: no fixed-height chat box with its own scrollbar; the page scrolls instead. */
+@media (max-width: 640px) {
+  #qa-chat {height: auto !important; max-height: none !important; min-height: 320px}
+  #qa-chat .bubble-wrap {height: auto !important; max-height: none !important;
+    overflow: visible !important}
+}
 """
+# Block markup some sources carry as text (003 has <p> tags, and tabs): dropped for display
+# only (inline tags such as <b> stay visible, escaped);
+# offsets and citations still index the source exactly.
+_SOURCE_TAGS = re.compile(r"</?(?:p|br|div)\b[^<>]{0,200}>", re.I)
 
 
 class Asker(Protocol):
@@ -103,6 +118,11 @@ class Asker(Protocol):
 
 
 # ------------------------------------------------------------------ rendering
+def display_text(text: str) -> str:
+    """Passage text as shown: HTML tags left in the source removed, tabs as spaces."""
+    return _SOURCE_TAGS.sub(" ", text).replace("\t", " ")
+
+
 def escape_text(text: str) -> str:
     """Escape ``text`` for HTML and Markdown; line breaks become ``<br>``.
 
@@ -120,15 +140,18 @@ def render_passage(hit: Hit) -> str:
     """
     text = hit.text
     if hit.highlight is None:
-        return escape_text(text.strip())
+        return escape_text(display_text(text).strip())
     a, b = hit.highlight
     a, b = max(0, min(a, len(text))), max(0, min(b, len(text)))
-    inner = escape_text(text[a:b])
+    def shown(piece: str) -> str:
+        return escape_text(display_text(piece))
+
+    inner = shown(text[a:b])
     if hit.span and a <= hit.span[0] < hit.span[1] <= b:
         x, y = hit.span
-        inner = (escape_text(text[a:x]) + f'<mark class="qa-span">{escape_text(text[x:y])}</mark>'
-                 + escape_text(text[y:b]))
-    body = escape_text(text[:a]) + f"<mark>{inner}</mark>" + escape_text(text[b:])
+        inner = (shown(text[a:x]) + f'<mark class="qa-span">{shown(text[x:y])}</mark>'
+                 + shown(text[y:b]))
+    body = shown(text[:a]) + f"<mark>{inner}</mark>" + shown(text[b:])
     return re.sub(r"^(?:<br>)+|(?:<br>)+$", "", body)
 
 
@@ -154,11 +177,8 @@ def render_answer(answer: Answer) -> str:
     """
     hits = answer.citations
     if answer.abstained:
-        closest = "以下是最接近的段落，仅供参考 (closest passages, not evidence)。" if hits else ""
-        head = (
-            f'<div class="qa-abstain"><b>{ABSTAIN_TEXT}</b> (no supporting passage in the '
-            f"corpus)。{closest}</div>"
-        )
+        # The very words the CLI prints (qa.answer.ABSTAIN_TEXT), so both read the same.
+        head = f'<div class="qa-abstain"><b>{escape_text(ABSTAIN_TEXT)}</b></div>'
         label = "最接近的段落 Closest passages"
         if answer.reason:
             head += f'<div class="qa-muted">原因 why：{escape_text(answer.reason)}</div>'
@@ -178,7 +198,7 @@ def _render_part(answer: Answer, part: Answer, number: int) -> str:
     """The short answer in bold, then its sentence, with the citation number (``[n]``)."""
     lead = f"({number}) " if number else ""
     if part.abstained:
-        return (f'<p class="qa-answer">{lead}<b>{ABSTAIN_TEXT}</b> '
+        return (f'<p class="qa-answer">{lead}<b>未在语料中找到依据</b> '
                 f"（{escape_text(part.question)}）</p>")
     n = 1
     if part.citations:
@@ -289,7 +309,7 @@ def build_app(qa: Asker) -> gr.Blocks:
                     choices, value=[], multiselect=True, label="限定文件 Documents",
                     info="留空即检索全部文件 (empty = all documents)",
                 )
-                gr.ClearButton([chatbot, message], value="清空对话 Clear")
+                gr.ClearButton([chatbot, message, doc], value="清空对话 Clear")
         gr.api(ask, api_name="ask")
         inputs = [message, chatbot, k, mode, doc]
         asked = message.submit(chat, inputs, [chatbot, message], api_name="chat")
@@ -321,13 +341,75 @@ def serve(
     """
     app = build_app(qa)
     app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    # quiet: Gradio would advise "set share=True"; this app never shares, so say the URL alone.
     app.launch(
         server_name=host, server_port=port, share=False, auth=auth,
-        prevent_thread_lock=not block, ssr_mode=False, mcp_server=False,
+        prevent_thread_lock=True, ssr_mode=False, mcp_server=False, quiet=True,
         enable_monitoring=False, footer_links=["api"], css=CSS,
         auth_message="政策文件问答：请登录 (please log in)",
     )
+    if auth is not None:
+        throttle_logins(app.server_app)
+    print(f"网页界面 (web UI): {app.local_url}", file=sys.stderr, flush=True)
+    if block:
+        app.block_thread()
     return app
+
+
+LOGIN_FAILURES = 5  # failed logins per client ...
+LOGIN_WINDOW = 60.0  # ... within this many seconds, then refused for as long
+
+
+def throttle_logins(server: Any) -> None:  # noqa: ANN401 - Gradio's FastAPI app
+    """Refuse ``/login`` for a minute to a client that failed :data:`LOGIN_FAILURES` times.
+
+    Wraps the login route's ASGI app (Gradio adds no middleware once the server runs), so
+    a failure is a non-200 answer from Gradio's own login check.
+    """
+    import json
+    import threading
+    import time
+    from collections import defaultdict, deque
+
+    failures: dict[str, deque[float]] = defaultdict(deque)
+    lock = threading.Lock()
+
+    def wrap(inner: Any) -> Any:  # noqa: ANN401
+        async def guarded(scope: dict, receive: Any, send: Any) -> None:  # noqa: ANN401
+            client = (scope.get("client") or ("?", 0))[0]
+            now = time.monotonic()
+            with lock:
+                seen = failures[client]
+                while seen and now - seen[0] > LOGIN_WINDOW:
+                    seen.popleft()
+                wait = LOGIN_WINDOW - (now - seen[0]) if len(seen) >= LOGIN_FAILURES else 0
+            if wait > 0:
+                body = json.dumps({"detail": f"too many failed logins; try again in "
+                                             f"{wait:.0f} s"}).encode()
+                await send({"type": "http.response.start", "status": 429,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"retry-after", str(int(wait) + 1).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            status: list[int] = []
+
+            async def watch(message: dict) -> None:
+                if message["type"] == "http.response.start":
+                    status.append(message["status"])
+                await send(message)
+
+            await inner(scope, receive, watch)
+            with lock:
+                if status and status[0] != 200:
+                    failures[client].append(time.monotonic())
+                elif status:
+                    failures.pop(client, None)
+
+        return guarded
+
+    for route in server.router.routes:
+        if getattr(route, "path", "").rstrip("/") == "/login" and hasattr(route, "app"):
+            route.app = wrap(route.app)
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -346,7 +428,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 
 def cli(args: argparse.Namespace) -> int:
     """``qa serve``: load (or build, with progress) the index once, then serve it."""
-    from .api import QA
+    from .cli import open_index
 
     auth = parse_auth(args.auth)
     if not 0 < args.port < 65536:
@@ -354,7 +436,7 @@ def cli(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print(f"注意 (warning): serving on {args.host} without --auth; anyone who can reach "
               "this address can use it.", file=sys.stderr)
-    qa = QA.open(args.index, args.corpus, progress=True)
+    qa = open_index(args.index, args.corpus)
     print(f"已载入索引 (index loaded): {args.index}, {len(qa.documents)} documents",
           file=sys.stderr)
     serve(qa, args.host, args.port, auth)

@@ -23,33 +23,33 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from .answer import chunk_sentences
 from .bm25 import BM25Builder, BM25Index, encode_tokens
 from .chunk import chunk_document
 from .chunkstore import ChunkStore
 from .clean import load_document
+from .commit import verify
 from .config import Settings
 from .corpus import Candidate, Skipped
 from .dense import DenseIndex, Encoder
-from .formats import MAX_BYTES, page_of
+from .formats import MAX_BYTES, UnreadableError, page_of, read_file
+from .progress import bar
 from .store import (
     DOCS,
     FOLDED,
     SOURCES,
     TERMS,
     VECTORS,
+    current_version,
     link_or_copy,
     read_jsonl,
-    read_manifest,
     read_sentences,
     source_path,
     write_json,
@@ -194,14 +194,18 @@ class UpdateReport:
 
 
 # ------------------------------------------------------------------ reading a current index
-def load_state(directory: Path) -> State:
-    """Load an index's per-document artefacts (vectors memory-mapped).
+def load_state(index: Path) -> State:
+    """Load an index's per-document artefacts (vectors memory-mapped), every file verified.
+
+    An update copies (links) these artefacts into the next version, so each file's
+    checksum is checked first: damage is reported, never carried forward.
 
     Raises:
         IndexUnusableError: When the index is missing, damaged or of another format.
         ValueError: When its parts disagree (the caller words the error).
     """
-    manifest = read_manifest(directory)
+    directory, manifest = current_version(index)
+    verify(directory, manifest.checksums, index)
     records = [DocRecord.from_dict(d) for d in read_jsonl(directory / DOCS)]
     with ChunkStore.open(directory) as store:
         chunks = list(store)  # an update rewrites every chunk anyway
@@ -293,20 +297,17 @@ def plan_update(
     by_hash = {p.record.sha256: doc for doc, p in parts.items()}
     taken: dict[str, Path] = {}
     fresh: list[tuple[Document, list[Chunk], Candidate]] = []
-    for cand in tqdm(candidates, desc="文档 documents", unit="份", disable=not progress,
-                     file=sys.stderr):
+    for cand in bar(candidates, desc="文档 documents", unit="份", enabled=progress):
         path, doc_id = cand.path, cand.path.stem
         source = str(path.resolve())
         if doc_id in taken:
             skip(path, f"document id {doc_id!r} already used by {taken[doc_id]}; rename the file")
             continue
         try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                skip(path, f"file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB "
-                           "limit (--max-mb)")
-                continue
-            raw = path.read_bytes()
+            raw = read_file(path, max_bytes)
+        except UnreadableError as exc:
+            skip(path, exc.reason)
+            continue
         except OSError as exc:
             skip(path, f"cannot read it ({exc.strerror or exc})")
             continue
@@ -397,11 +398,10 @@ def embed(
 ) -> np.ndarray:
     """Embed passages in batches with a progress bar."""
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    bar = tqdm(total=len(texts), desc=label, unit="段", disable=not progress, file=sys.stderr)
-    with bar:
+    with bar(total=len(texts), desc=label, unit="段", enabled=progress) as shown:
         for i in range(0, len(texts), batch):
             out[i : i + batch] = encoder.encode_passages(texts[i : i + batch])
-            bar.update(min(batch, len(texts) - i))
+            shown.update(min(batch, len(texts) - i))
     return out
 
 
@@ -537,14 +537,13 @@ def _bm25(
     """Tokenize every chunk (in worker processes for a large corpus) into a BM25 index."""
     processes = None if len(chunks) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
     builder = BM25Builder(settings.bm25)
-    with tqdm(total=len(chunks), desc="分词 tokens", unit="段", disable=not progress,
-              file=sys.stderr) as bar:
+    with bar(total=len(chunks), desc="分词 tokens", unit="段", enabled=progress) as shown:
         for counts in tokenizer.tokenize_batches(
             (c.index_text() for c in chunks), batch_size=_TOKENIZE_BATCH,
             processes=processes, reduce=encode_tokens,
         ):
             builder.add_counts(counts)
-            bar.update(len(counts.lengths))
+            shown.update(len(counts.lengths))
     return builder.finish()
 
 

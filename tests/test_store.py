@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from qa import QA, IndexUnusableError
+from qa.api import build_index
+from qa.commit import read_pointer
 from qa.store import MANIFEST
 
 
@@ -20,6 +22,11 @@ def index_copy(seed_index, tmp_path) -> Path:
     copy = tmp_path / "index"
     shutil.copytree(seed_index, copy)
     return copy
+
+
+def _data(index: Path) -> Path:
+    """The committed version directory (index/v-NNNNNN) the files live in."""
+    return index / read_pointer(index)[0]
 
 
 def _truncate(path: Path) -> None:
@@ -58,7 +65,7 @@ DAMAGES = {
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_damaged_index_gives_a_clear_error(index_copy, damage):
-    DAMAGES[damage](index_copy)
+    DAMAGES[damage](_data(index_copy))
     with pytest.raises(IndexUnusableError) as info:
         QA.load(index_copy)
     message = str(info.value)
@@ -67,7 +74,7 @@ def test_damaged_index_gives_a_clear_error(index_copy, damage):
 
 
 def test_damaged_index_via_cli_is_one_line_no_traceback(index_copy):
-    _truncate(index_copy / "dense.faiss")
+    _truncate(_data(index_copy) / "dense.faiss")
     run = subprocess.run(
         [sys.executable, "-m", "qa", "ask", "芯片", "--index", str(index_copy), "--corpus",
          str(index_copy / "no-corpus")],
@@ -85,7 +92,8 @@ def test_missing_index_directory(tmp_path):
 
 
 def test_interrupted_build_keeps_the_old_index(index_copy, tmp_path, monkeypatch):
-    before = (index_copy / MANIFEST).read_text(encoding="utf-8")
+    before = (_data(index_copy) / MANIFEST).read_text(encoding="utf-8")
+    versions = sorted(p.name for p in index_copy.iterdir())
     import qa.api
 
     def boom(*args, **kwargs):
@@ -98,13 +106,12 @@ def test_interrupted_build_keeps_the_old_index(index_copy, tmp_path, monkeypatch
                 corpus)
     with pytest.raises(KeyboardInterrupt):
         QA.build(corpus, index_copy, progress=False)
-    assert (index_copy / MANIFEST).read_text(encoding="utf-8") == before
+    assert (_data(index_copy) / MANIFEST).read_text(encoding="utf-8") == before
     assert QA.load(index_copy).search("芯片")
-    leftovers = [p.name for p in index_copy.parent.iterdir() if "building" in p.name]
-    assert leftovers == []
+    assert sorted(p.name for p in index_copy.iterdir()) == versions  # nothing left behind
 
 
-def test_changed_corpus_is_noticed_and_rebuilt(tmp_path):
+def test_changed_corpus_is_loaded_as_is_and_built_by_qa_build(tmp_path):
     seeds = Path(__file__).resolve().parent.parent / "seeds"
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -115,8 +122,19 @@ def test_changed_corpus_is_noticed_and_rebuilt(tmp_path):
     shutil.copy(seeds / "004_3ac7f40897e9268e.txt", corpus)
     messages: list[str] = []
     second = QA.open(index, corpus, progress=False, log=messages.append)
-    assert any("rebuilding" in m for m in messages)
-    assert {c.doc for c in second.chunks} == {"002_e4ce7d2251e78f88", "004_3ac7f40897e9268e"}
+    assert messages == []  # never rebuilt behind the caller's back
+    assert {c.doc for c in second.chunks} == {"002_e4ce7d2251e78f88"}
+    build_index(corpus, index, progress=False)
     third = QA.open(index, corpus, progress=False, log=messages.append)
-    assert len(messages) == 1  # unchanged corpus: loaded, not rebuilt
-    assert third.manifest.built_at == second.manifest.built_at
+    assert {c.doc for c in third.chunks} == {"002_e4ce7d2251e78f88", "004_3ac7f40897e9268e"}
+    assert third.manifest.corpus["dir"] == str(corpus.resolve())
+
+
+def test_missing_manifest_is_an_error_not_a_rebuild(tmp_path, seed_index):
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    (_data(index) / MANIFEST).unlink()
+    messages: list[str] = []
+    with pytest.raises(IndexUnusableError, match="qa build --rebuild"):
+        QA.open(index, Path(__file__).resolve().parent.parent / "seeds", log=messages.append)
+    assert messages == []

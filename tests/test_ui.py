@@ -116,12 +116,12 @@ def test_answer_has_inline_citation_and_numbered_sources():
 def test_abstention_reads_clearly_and_keeps_closest_passages():
     hits = (make_hit(), make_hit(text="另一段。"))
     html = render_answer(Answer("烟台市磁存储芯片产业布局在哪个区？", "x", hits, True, 0.1))
-    assert f"<b>{ABSTAIN_TEXT}</b>" in html
+    assert f"<b>{escape_text(ABSTAIN_TEXT)}</b>" in html
     assert "最接近的段落 Closest passages" in html and "出处 Sources" not in html
     assert "<b>[1]</b>" in html and "<b>[2]</b>" in html
     assert "qa-ref" not in html  # nothing is cited as support
     bare = render_answer(Answer("q", "x", (), True, 0.0))
-    assert ABSTAIN_TEXT in bare and "Closest passages" not in bare
+    assert escape_text(ABSTAIN_TEXT) in bare and "Closest passages" not in bare
 
 
 def test_passage_text_cannot_inject_tags():
@@ -164,7 +164,8 @@ def test_cli_loads_once_with_progress_then_serves(monkeypatch, tmp_path: Path):
     monkeypatch.setattr(qa.ui, "serve", fake_serve)
     index = str(tmp_path / "index")
     assert main(["serve", "--index", index, "--port", "7999", "--auth", "me:pw"]) == 0
-    assert calls == [("open", index, "seeds", True), ("serve", "127.0.0.1", 7999, ("me", "pw"))]
+    # Not the default index: nothing to build from, a missing one is an error (no build).
+    assert calls == [("open", index, "None", True), ("serve", "127.0.0.1", 7999, ("me", "pw"))]
 
 
 def test_cli_rejects_bad_auth_before_loading(tmp_path: Path):
@@ -255,3 +256,51 @@ def test_serve_binds_localhost_by_default():
 
     args = _parser().parse_args(["serve"])
     assert (args.host, args.port, args.auth) == ("127.0.0.1", 7860, None)
+
+
+class _NoIndex:
+    """Enough of QA for the app to start: no documents, never asked."""
+
+    documents: list[dict[str, object]] = []
+
+    def ask(self, question, k=5, mode="hybrid", doc=None):  # pragma: no cover
+        raise AssertionError("not asked")
+
+
+def test_login_is_throttled_after_repeated_failures(capfd):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from qa.ui import LOGIN_FAILURES, serve
+
+    port = free_port()
+    app = serve(_NoIndex(), port=port, auth=("me", "s3cret"), block=False)
+    try:
+        printed = capfd.readouterr()
+        assert "share=True" not in printed.out + printed.err
+        assert f"127.0.0.1:{port}" in printed.err
+
+        def login(password: str) -> int:
+            data = urllib.parse.urlencode({"username": "me", "password": password}).encode()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", data, timeout=30):
+                    return 200
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert login("s3cret") == 200
+        codes = [login("wrong") for _ in range(LOGIN_FAILURES + 2)]
+        assert codes[:LOGIN_FAILURES] == [400] * LOGIN_FAILURES or 429 not in codes[:LOGIN_FAILURES]
+        assert codes[LOGIN_FAILURES:] == [429, 429]
+        assert login("s3cret") == 429  # even the right password waits out the minute
+    finally:
+        app.close()
+
+
+def test_source_markup_and_tabs_are_hidden_but_offsets_stay():
+    text = "发展路径\t<p>依托雷沃重工。<p>答案句在此。"
+    a = text.index("答案句")
+    html = render_passage(make_hit(text=text, highlight=(a, a + 5)))
+    assert "&lt;p&gt;" not in html and "\t" not in html
+    assert "<mark>答案句在此</mark>" in html

@@ -104,7 +104,12 @@ def test_chat_in_a_real_browser(server: str, tmp_path: Path):
             zh = ask("哪个区布局磁存储芯片？", "1-chinese")
             assert "西海岸新区" in zh
             assert SEED_FILE in zh
-            assert replies.first.locator("mark").count() == 1
+            # the short answer first, then the sentence; in the passage the sentence is
+            # marked once and the short answer inside it
+            assert replies.first.locator(".qa-short").inner_text() == "西海岸新区"
+            assert zh.index("西海岸新区") < zh.index("依据")
+            assert replies.first.locator("mark:not(.qa-span)").count() == 1
+            assert replies.first.locator("mark mark.qa-span").inner_text() == "西海岸新区"
             assert SEED_FILE in replies.first.locator("details[open] summary").first.inner_text()
 
             en = ask("Which district hosts magnetic storage chips?", "2-english")
@@ -128,5 +133,28 @@ def test_chat_in_a_real_browser(server: str, tmp_path: Path):
             # History stays on screen: six questions, six replies.
             assert replies.count() == 6
             page.screenshot(path=str(tmp_path / "7-history.png"), full_page=True)
+            desktop = page.evaluate("() => document.querySelector('#qa-chat').offsetHeight")
+            assert 500 <= desktop <= 700  # a fixed-height chat box with its own scrollbar
+
+            # A 390-px phone: the chat grows with the page (no box of its own to scroll), and
+            # source markup (003 has <p> tags and tabs) is not shown.
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.set_default_timeout(TIMEOUT_MS)
+            phone.goto(server, wait_until="domcontentloaded")
+            phone_box = phone.locator("#qa-question textarea")
+            phone_box.wait_for()
+            phone_box.fill("雷沃重工推动工程机械产业向什么方向发展？")
+            phone_box.press("Enter")
+            phone.wait_for_function("() => document.querySelectorAll('#qa-chat .qa-reply').length")
+            phone.wait_for_timeout(500)
+            phone.screenshot(path=str(tmp_path / "8-phone.png"), full_page=True)
+            reply = phone.locator("#qa-chat .qa-reply").first.text_content()
+            assert "003_09d1406d1d7e5116.txt" in reply and "<p>" not in reply
+            inner, shown, width = phone.evaluate(
+                "() => { const w = document.querySelector('#qa-chat .bubble-wrap');"
+                " return [w.scrollHeight, w.clientHeight, document.documentElement.scrollWidth]; }"
+            )
+            assert inner <= shown + 2, "the chat box scrolls on its own on a phone"
+            assert width <= 390 + 2
         finally:
             browser.close()

@@ -16,14 +16,20 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.api import add_documents, build_index, remove_documents
+from qa.api import add_documents, build_index, remove_documents, sync_corpus
 from qa.chunk import chunk_document
 from qa.clean import load_document
 from qa.cli import main
 from qa.config import ChunkConfig
 from qa.dense import make_encoder
 from qa.errors import QAError
+from qa.commit import data_dir
 from qa.store import MANIFEST
+
+
+def data(index: Path) -> Path:
+    """The committed version directory of an index."""
+    return data_dir(index)[0]
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 QUESTIONS = ["哪个区布局磁存储芯片？", "到2026年青岛全市人才总量目标是多少？", "智能工厂",
@@ -81,6 +87,7 @@ def write_docs(folder: Path) -> dict[str, Path]:
 def snapshot(index: Path) -> dict[str, object]:
     """Everything an index holds that searching depends on (the manifest's times left out)."""
     out: dict[str, object] = {}
+    index = data(index)
     for path in sorted(index.rglob("*")):
         name = path.relative_to(index).as_posix()
         if not path.is_file() or name == MANIFEST:
@@ -177,13 +184,13 @@ def test_adding_a_file_embeds_only_its_own_chunks(small, encoder):
 def test_adding_the_same_content_again_changes_nothing(small, encoder):
     docs, index = small
     before = snapshot(index)
-    stamp = (index / MANIFEST).read_text(encoding="utf-8")
+    stamp = (data(index) / MANIFEST).read_text(encoding="utf-8")
     encoder.texts.clear()
     report = add_documents([docs["a"].parent.parent / "corpus"], index, encoder, progress=False)
     assert sorted(report.unchanged) == ["a", "b"] and not report.changed and not report.skipped
     assert encoder.texts == []
     assert snapshot(index) == before
-    assert (index / MANIFEST).read_text(encoding="utf-8") == stamp, "not even rewritten"
+    assert (data(index) / MANIFEST).read_text(encoding="utf-8") == stamp, "not even rewritten"
 
 
 def test_a_changed_file_replaces_its_old_chunks(small, encoder):
@@ -197,7 +204,7 @@ def test_a_changed_file_replaces_its_old_chunks(small, encoder):
     mine = [c for c in qa.chunks if c.doc == "b"]
     assert [c.text for c in mine] == ["到2030年全市人才总量超400万人。"]
     assert not old & {c.id for c in qa.chunks}
-    assert (index / "sources" / "b.txt").read_text(encoding="utf-8").startswith("# 新标题")
+    assert (data(index) / "sources" / "b.txt").read_text(encoding="utf-8").startswith("# 新标题")
     assert qa.search("人才总量", k=1, mode="bm25")[0].doc == "b"
     consistent(qa)
 
@@ -207,7 +214,7 @@ def test_removing_a_document_removes_all_its_chunks(small, encoder):
     report = remove_documents(["a"], index)
     assert report.removed == ["a"]
     qa = QA.load(index, encoder)
-    assert {c.doc for c in qa.chunks} == {"b"} and not (index / "sources" / "a.txt").exists()
+    assert {c.doc for c in qa.chunks} == {"b"} and not (data(index) / "sources" / "a.txt").exists()
     for mode in ("hybrid", "bm25", "dense"):
         assert {h.doc for h in qa.search("磁存储芯片", k=10, mode=mode)} == {"b"}
     with pytest.raises(ValueError, match="Unknown document"):
@@ -232,6 +239,7 @@ def test_an_interrupted_update_keeps_the_old_index(small, encoder, monkeypatch):
         add_documents([docs["c"]], index, encoder, progress=False)
     assert snapshot(index) == before
     assert not [p for p in index.parent.iterdir() if p.name.startswith(".")]
+    assert len([p for p in index.iterdir() if p.name.startswith("v-")]) <= 2
     assert QA.load(index, encoder).search("芯片")
 
 
@@ -273,18 +281,18 @@ def test_ids_duplicates_sizes_and_links(small, encoder, tmp_path):
     assert {d["doc"] for d in QA.load(index, encoder).documents} == {"a", "b"}
 
 
-def test_open_syncs_the_corpus_and_keeps_added_documents(small, encoder):
+def test_sync_updates_the_corpus_and_keeps_added_documents(small, encoder):
     docs, index = small
     corpus = docs["a"].parent.parent / "corpus"
     add_documents([docs["c"]], index, encoder, progress=False)
     shutil.copy(docs["d"], corpus)
     (corpus / "a.txt").unlink()
     messages: list[str] = []
-    qa = QA.open(index, corpus, progress=False, log=messages.append)
-    assert any("corpus changed" in m for m in messages)
+    opened = QA.open(index, corpus, progress=False, log=messages.append)
+    assert messages == [] and {d["doc"] for d in opened.documents} == {"a", "b", "c"}
+    sync_corpus(corpus, index, progress=False, warn=messages.append)
+    qa = QA.load(index, encoder)
     assert {d["doc"] for d in qa.documents} == {"b", "c", "d"}
-    again = QA.open(index, corpus, progress=False, log=messages.append)
-    assert len(messages) == 1 and again.manifest.built_at == qa.manifest.built_at
 
 
 def test_add_creates_an_index_in_a_vacant_directory(tmp_path, encoder):
