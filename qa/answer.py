@@ -122,6 +122,8 @@ _STRICT_NUMBER = re.compile(
 _POLICY_VERBS = frozenset(
     "布局 发展 建设 推进 实施 打造 培育 支持 推动 加快 提升 重点 聚焦 引进 建成 形成 壮大".split()
 )
+# Words of scope, not places: 全市 is whichever city the passage is about.
+_SCOPES = frozenset("全市 全区 全省 全国 本市 本区 全县 市区 城区 区市 各区 各市".split())
 _PHASE = re.compile(r"[一二三四五六七八九]期")
 _DISTRICT = re.compile(r"(新区|区|县|市)$")
 _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
@@ -552,7 +554,8 @@ class Answerer:
     def _named_places(self, folded: str) -> list[str]:
         """Places the question names (districts, cities, new areas) that the corpus mentions."""
         return [p for p in self._spans.places(folded)
-                if len(p) >= 2 and self._mentions(_fold(p)) and self._place_idf(p) > 0]
+                if len(p) >= 2 and p not in _SCOPES and self._mentions(_fold(p))
+                and self._place_idf(p) > 0]
 
     def _misplaced(self, folded: str, hit: Hit, sentence: str) -> str:
         """A place the question names that neither the answer sentence nor its headings name.

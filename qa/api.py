@@ -604,8 +604,10 @@ class QA:
         return text
 
     def _in_article(self, hit: Hit, term: str) -> bool:
-        """Whether the article ``hit`` belongs to (its document's chunks under its title)
-        mentions ``term`` (folded, whitespace removed)."""
+        """Whether the article of ``hit`` mentions ``term`` (folded, whitespace removed).
+
+        The article is the hit's document's chunks under the same title.
+        """
         for row in self.chunks.rows_of(hit.doc)[:_ARTICLE_ROWS]:
             chunk = self.chunks[int(row)]
             if chunk.title == hit.title and term in "".join(

@@ -202,7 +202,9 @@ def combine(question: str, parts: Sequence[Answer], k: int, abstain_text: str) -
         cited = _merge_citations([h for p in parts for h in p.citations], k)
         return Answer(question, abstain_text, cited, True, 0.0, parts=tuple(parts),
                       reason=reason)
-    texts = [p.text for p in answered]
+    # Each part's sentence, cut around its span when long, so the whole stays short.
+    texts = [_around(p.text, p.span) for p in answered] if len(answered) > 1 else \
+        [p.text for p in answered]
     texts += [f"（“{p.question}”：未在语料中找到依据）" for p in missing]
     lead = answered[0]
     firsts = [p.citations[0] for p in answered]
@@ -216,6 +218,23 @@ def combine(question: str, parts: Sequence[Answer], k: int, abstain_text: str) -
         span_start=lead.span_start if one else -1, span_end=lead.span_end if one else -1,
         parts=tuple(parts), reason=reason,
     )
+
+
+_PART_CHARS = 90
+
+
+def _around(text: str, span: str) -> str:
+    """``text`` cut to about :data:`_PART_CHARS` characters around ``span``, with ``…``."""
+    if len(text) <= _PART_CHARS:
+        return text
+    squeezed = "".join(span.split())
+    at = text.find(span) if span in text else text.find(squeezed)
+    if at < 0:
+        return text[:_PART_CHARS] + "…"
+    lo = max(0, at - (_PART_CHARS - len(span)) // 2)
+    hi = min(len(text), lo + _PART_CHARS)
+    lo = max(0, hi - _PART_CHARS)
+    return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
 
 
 def _merge_citations(hits: Sequence[Hit], k: int) -> tuple[Hit, ...]:

@@ -81,7 +81,7 @@ CSS = """
 .qa-sources-label {font-weight: 600; margin: .6em 0 .3em}
 .qa-short {font-weight: 600}
 .qa-sentence {margin: .2em 0; color: #444}
-mark.qa-span {background: #ffb74d; font-weight: 600}
+.qa-passage mark.qa-span {background: #fdba74; font-weight: 600}
 .qa-source {border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: .35em .6em; margin: .35em 0}
 .qa-source summary {cursor: pointer}
