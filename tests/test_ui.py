@@ -304,3 +304,19 @@ def test_source_markup_and_tabs_are_hidden_but_offsets_stay():
     html = render_passage(make_hit(text=text, highlight=(a, a + 5)))
     assert "&lt;p&gt;" not in html and "\t" not in html
     assert "<mark>答案句在此</mark>" in html
+
+
+def test_clear_resets_the_conversation_and_the_document_filter(seed_qa):
+    import gradio as gr
+
+    from qa.ui import build_app
+
+    app = build_app(seed_qa)
+    blocks = list(app.blocks.values())
+    clear = next(b for b in blocks if isinstance(b, gr.ClearButton))
+    chat = next(b for b in blocks if isinstance(b, gr.Chatbot))
+    docs = next(b for b in blocks if isinstance(b, gr.Dropdown))
+    question = next(b for b in blocks if isinstance(b, gr.Textbox))
+    cleared = [set(dep["outputs"]) for dep in app.get_config_file()["dependencies"]
+               if clear._id in [target[0] for target in dep["targets"]]]
+    assert any({chat._id, question._id, docs._id} <= outputs for outputs in cleared)
