@@ -20,6 +20,8 @@ from bench.vectors import unit_rows
 from qa.bm25 import BM25Index
 from qa.config import Settings
 from qa.dense import DenseIndex
+from qa.retrieval.bm25 import BM25Retriever
+from qa.retrieval.faiss import FaissRetriever
 from qa.store import finish_manifest
 from qa.tokenize import Tokenizer
 from qa.types import SentenceTable
@@ -70,7 +72,8 @@ def write_index(
     settings = Settings().to_dict()
     settings["dense"]["encoder"] = encoder["name"]
     fields = write_index_files(
-        directory, corpus.chunks(), records(corpus), tokenizer, vectors, bm25, dense,
+        directory, corpus.chunks(), records(corpus), tokenizer, vectors,
+        {"lexical": BM25Retriever(tokenizer, index=bm25), "semantic": FaissRetriever(index=dense)},
         sentence_table(corpus, sentence_vectors),
         {"encoder": encoder, "settings": settings,
          "corpus": {"synthetic": True, "chunks": len(corpus), "seed": seed}},

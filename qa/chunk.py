@@ -18,6 +18,7 @@ before it, so no chunk exceeds ``max_chars + min_chars - 1``.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import re
 from collections.abc import Sequence
@@ -94,22 +95,32 @@ def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
         Chunks in source order. Headings are not chunks; they appear in the
         ``section`` of the chunks below them (a heading with nothing below it
         becomes a chunk of its own so that its text is not lost).
-
-    Raises:
-        ValueError: If the configuration cannot produce chunks.
     """
-    if config.max_chars < 1 or config.min_chars < 0 or config.overlap_sentences < 0:
-        raise ValueError(
-            f"ChunkConfig needs max_chars >= 1, min_chars >= 0 and overlap_sentences >= 0; "
-            f"got {config.to_dict()}"
-        )
     line_starts = [0] + [m.end() for m in re.finditer("\n", doc.text)]
     chunks: list[Chunk] = []
     for run in _runs(doc):
         segments = [s for i, block in enumerate(run) for s in _segments(block, i, config.max_chars)]
         for first, last in _pack(segments, config):
             chunks.append(_make_chunk(doc, run, segments[first : last + 1], line_starts))
-    return chunks
+    return _unique_ids(chunks)
+
+
+def _unique_ids(chunks: list[Chunk]) -> list[Chunk]:
+    """Give a chunk whose text repeats earlier in the document an id of its own.
+
+    Ids cross the retrieval seam, so they must name one chunk; the first occurrence keeps
+    the plain ``sha1(doc, text)`` id, the n-th repeat hashes ``n`` in as well.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for chunk in chunks:
+        n = seen.get(chunk.id, 0)
+        seen[chunk.id] = n + 1
+        if n:
+            digest = hashlib.sha1(f"{chunk.doc}\n{chunk.text}\n{n}".encode()).hexdigest()[:16]
+            chunk = dataclasses.replace(chunk, id=digest)
+        out.append(chunk)
+    return out
 
 
 def _nonspace(text: str) -> int:

@@ -25,7 +25,7 @@ from .types import Answer, Hit
 
 if TYPE_CHECKING:
     from .api import QA
-from .validate import MAX_K, check_k
+from .validate import MAX_K, ArgumentError, check_k
 
 EXIT_USER_ERROR = 2
 EXIT_SKIPPED = 1
@@ -202,7 +202,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _max_bytes(args: argparse.Namespace) -> int:
     if args.max_mb <= 0:
-        raise ValueError(f"--max-mb must be positive, got {args.max_mb:g}")
+        raise ArgumentError(f"--max-mb must be positive, got {args.max_mb:g}")
     return int(args.max_mb * 2**20)
 
 
@@ -325,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve_cli(args)
         return _query(args)
-    except (QAError, ValueError) as exc:
+    except QAError as exc:  # anything else is a bug and shows as one (a traceback)
         print(f"qa: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

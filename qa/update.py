@@ -22,8 +22,7 @@ Identity rules, for a file with id ``ID`` (its stem):
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -31,16 +30,17 @@ from typing import Any
 import numpy as np
 
 from .answer import chunk_sentences
-from .bm25 import BM25Builder, BM25Index, encode_tokens
 from .chunk import chunk_document
 from .chunkstore import ChunkStore
 from .clean import load_document
 from .commit import verify
 from .config import Settings
 from .corpus import Candidate, Skipped
-from .dense import DenseIndex, Encoder
+from .dense import Encoder
 from .formats import MAX_BYTES, UnreadableError, page_of, read_file
 from .progress import bar
+from .retrieval.backends import DEFAULTS, ROLES, make_backend
+from .retrieval.base import Context, Retriever
 from .store import (
     DOCS,
     FOLDED,
@@ -58,10 +58,6 @@ from .store import (
 )
 from .tokenize import Tokenizer, corpus_terms
 from .types import Chunk, Document, SentenceTable, date_key
-
-_TOKENIZE_BATCH = 2000
-# Below this many chunks, starting worker processes (~1 s each) costs more than it saves.
-_PARALLEL_FROM = 20_000
 
 
 @dataclass(frozen=True)
@@ -463,13 +459,15 @@ def write_parts(
         texts.append(p.read_text())
     tokenizer = Tokenizer(settings.tokenizer, corpus_terms(texts))
     del texts
-    bm25 = _bm25(tokenizer, chunks, settings, progress)
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
-    dense = DenseIndex.build(vectors, settings.dense.index_type)
+    context = Context(settings, tokenizer, progress=progress)
+    backends = {role: make_backend(DEFAULTS[role], context) for role in ROLES}
+    for backend in backends.values():
+        backend.add(chunks, vectors)
     sentences = _merge_sentences(ordered, chunks, vectors.shape[1])
     return write_index_files(
-        directory, chunks, (p.record.to_dict() for p in ordered), tokenizer, vectors, bm25,
-        dense, sentences,
+        directory, chunks, (p.record.to_dict() for p in ordered), tokenizer, vectors, backends,
+        sentences,
         {
             "encoder": encoder,
             "settings": settings.to_dict(),
@@ -480,7 +478,7 @@ def write_parts(
 
 def write_index_files(
     directory: Path, chunks: Iterable[Chunk], records: Iterable[dict[str, Any]],
-    tokenizer: Tokenizer, vectors: np.ndarray, bm25: BM25Index, dense: DenseIndex,
+    tokenizer: Tokenizer, vectors: np.ndarray, backends: Mapping[str, Retriever],
     sentences: SentenceTable, fields: dict[str, Any],
 ) -> dict[str, Any]:
     """Write every index file but ``sources/`` and the manifest; return the manifest fields.
@@ -491,13 +489,13 @@ def write_index_files(
         records: ``docs.jsonl`` rows (:meth:`DocRecord.to_dict`).
         tokenizer: The tokenizer the BM25 index was built with.
         vectors: The passage vectors in row order.
-        bm25: The BM25 index.
-        dense: The FAISS index.
+        backends: The retrieval backends by role (``lexical``, ``semantic``), holding the
+            chunks in row order; each writes its own files and manifest section.
         sentences: The sentence table.
         fields: ``encoder``, ``settings`` and ``corpus`` for the manifest.
 
     Returns:
-        ``fields`` plus the tokenizer's, the chunk count and the dense index's, ready for
+        ``fields`` plus the tokenizer's, the chunk count and each backend's, ready for
         :func:`qa.store.finish_manifest`.
     """
     with open(directory / FOLDED, "w", encoding="utf-8") as folded:
@@ -515,8 +513,7 @@ def write_index_files(
     write_jsonl(directory / DOCS, records)
     write_json(directory / TERMS, tokenizer.terms)
     np.save(directory / VECTORS, vectors, allow_pickle=False)
-    bm25.save(directory)
-    dense.save(directory)
+    sections = {role: backend.save(directory) for role, backend in backends.items()}
     write_sentences(directory, sentences)
     return {
         **fields,
@@ -526,25 +523,8 @@ def write_index_files(
             "terms": len(tokenizer.terms),
         },
         "chunk_count": count,
-        "dense_kind": dense.kind,
-        "dense_params": dense.params,
+        "backends": sections,
     }
-
-
-def _bm25(
-    tokenizer: Tokenizer, chunks: Sequence[Chunk], settings: Settings, progress: bool
-) -> BM25Index:
-    """Tokenize every chunk (in worker processes for a large corpus) into a BM25 index."""
-    processes = None if len(chunks) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 else 1
-    builder = BM25Builder(settings.bm25)
-    with bar(total=len(chunks), desc="分词 tokens", unit="段", enabled=progress) as shown:
-        for counts in tokenizer.tokenize_batches(
-            (c.index_text() for c in chunks), batch_size=_TOKENIZE_BATCH,
-            processes=processes, reduce=encode_tokens,
-        ):
-            builder.add_counts(counts)
-            shown.update(len(counts.lengths))
-    return builder.finish()
 
 
 def date_column(chunk: Chunk) -> int:

@@ -73,7 +73,7 @@ def test_the_benchmark_index_is_a_product_index(run) -> None:
 
     _, out, _ = run
     qa = QA.load(out / "work" / f"index-{SIZE}")
-    assert len(qa.chunks) == SIZE and qa.manifest.dense_params["kind"] == "flat"
+    assert len(qa.chunks) == SIZE and qa.manifest.backends["semantic"]["kind"] == "flat"
     hits = qa.search("哪个区布局磁存储芯片？", k=3, mode="bm25")
     assert len(hits) == 3 and all(h.doc.startswith("syn") for h in hits)
     assert any("磁存储芯片" in h.text for h in hits)

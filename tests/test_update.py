@@ -95,7 +95,7 @@ def snapshot(index: Path) -> dict[str, object]:
         out[name] = path.read_bytes()
     manifest = json.loads((index / MANIFEST).read_text(encoding="utf-8"))
     out["manifest"] = {k: manifest[k] for k in ("tokenizer", "settings", "encoder", "chunk_count",
-                                                "dense_kind")}
+                                                "backends")}
     return out
 
 
@@ -107,7 +107,7 @@ def results(qa: QA) -> list[object]:
 def consistent(qa: QA) -> None:
     """All parts agree, and each document's rows are its chunks in order."""
     n = len(qa.chunks)
-    assert qa._bm25.index.n_docs == n and qa._dense.index.size == n
+    assert all(r.size == n for r in qa.retrievers.values())
     assert sum(d["chunks"] for d in qa.documents) == n
     assert [c.doc for c in qa.chunks] == sorted(c.doc for c in qa.chunks)
 
