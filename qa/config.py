@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-from .errors import ConfigError
+from qa.errors import ConfigError
 
 T = TypeVar("T", bound="_Group")
 
@@ -182,7 +182,7 @@ class AnswerConfig(_Group):
         abstain_below: Answers scoring below this are withheld (calibrated in ``eval/``).
         passages: How many top passages the answer sentence is chosen from.
         weights: Weights of the candidate features, in the order of
-            ``qa.answer.FEATURES``: lexical, bigram, dense, passage, cue, pair, short.
+            ``qa.answering.answer.FEATURES``: lexical, bigram, dense, passage, cue, pair, short.
             Fitted on the even-numbered questions of ``eval/questions.jsonl`` by grid search.
         min_question_idf: A question whose words known to the corpus add up to less idf
             than this (small talk, noise) is not answered.

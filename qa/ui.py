@@ -23,10 +23,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .answer import ABSTAIN_TEXT
-from .errors import QAError
-from .types import Answer, Hit
-from .validate import ArgumentError
+from qa.answering.answer import ABSTAIN_TEXT
+from qa.errors import QAError
+from qa.types import Answer, Hit
+from qa.validate import ArgumentError
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -178,7 +178,7 @@ def render_answer(answer: Answer) -> str:
     """
     hits = answer.citations
     if answer.abstained:
-        # The very words the CLI prints (qa.answer.ABSTAIN_TEXT), so both read the same.
+        # The very words the CLI prints (qa.answering.answer.ABSTAIN_TEXT), so both read the same.
         head = f'<div class="qa-abstain"><b>{escape_text(ABSTAIN_TEXT)}</b></div>'
         label = "最接近的段落 Closest passages"
         if answer.reason:
@@ -429,7 +429,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 
 def cli(args: argparse.Namespace) -> int:
     """``qa serve``: load (or build, with progress) the index once, then serve it."""
-    from .cli import open_index
+    from qa.cli import open_index
 
     auth = parse_auth(args.auth)
     if not 0 < args.port < 65536:

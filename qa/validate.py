@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import QAError
+from qa.errors import QAError
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_K = 100  # passages per question; more is a dump of the index, not an answer

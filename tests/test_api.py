@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa import QA, Answer, Hit, IndexUnusableError, QuestionError
-from qa.answer import ABSTAIN_TEXT
+from qa.answering.answer import ABSTAIN_TEXT
 
 from pathlib import Path
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .base import Context, Retriever
+from qa.retrieval.base import Context, Retriever
 
 ROLES = ("lexical", "semantic")
 # name -> "module:factory"; imported only when an index uses it.

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..config import Settings
-from ..dense import Encoder
-from ..tokenize import Tokenizer
-from ..types import Chunk
+from qa.config import Settings
+from qa.retrieval.dense import Encoder
+from qa.tokens.tokenize import Tokenizer
+from qa.types import Chunk
 
 if TYPE_CHECKING:
-    from .rows import RowSpace
+    from qa.retrieval.rows import RowSpace
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""The local BM25 backend: :class:`qa.bm25.BM25Index` behind the :class:`Retriever` seam.
+"""The local BM25 backend: the BM25 matrix behind the :class:`Retriever` seam.
+
+The matrix is :class:`qa.retrieval.bm25_matrix.BM25Index`.
 
 Rows are the shared row space's (:mod:`qa.retrieval.rows`); what goes in and out are
 chunk ids and a :class:`~qa.retrieval.base.Filter`, translated here into rows.
@@ -13,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..bm25 import BM25Builder, BM25Index, encode_tokens
-from ..config import BM25Config
-from ..errors import QAError
-from ..progress import bar
-from ..tokenize import Tokenizer
-from ..types import Chunk
-from .base import Context, Filter, Query, ScoredId
-from .rows import RowSpace, filter_rows, without
+from qa.config import BM25Config
+from qa.errors import QAError
+from qa.progress import bar
+from qa.retrieval.base import Context, Filter, Query, ScoredId
+from qa.retrieval.bm25_matrix import BM25Builder, BM25Index, encode_tokens
+from qa.retrieval.rows import RowSpace, filter_rows, without
+from qa.tokens.tokenize import Tokenizer
+from qa.types import Chunk
 
 _TOKENIZE_BATCH = 2000
 # Below this many chunks, starting worker processes (~1 s each) costs more than it saves.

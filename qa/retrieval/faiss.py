@@ -1,4 +1,6 @@
-"""The local dense backend: FAISS (:class:`qa.dense.DenseIndex`) behind the :class:`Retriever` seam.
+"""The local dense backend: FAISS behind the :class:`Retriever` seam.
+
+The index is :class:`qa.retrieval.dense.DenseIndex`.
 
 FAISS rows are the shared row space's (:mod:`qa.retrieval.rows`); what goes in and out are
 chunk ids and a :class:`~qa.retrieval.base.Filter`, translated here into a FAISS id selector.
@@ -13,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from ..dense import DenseIndex, Encoder
-from ..errors import QAError
-from ..types import Chunk
-from .base import Context, Filter, Query, ScoredId
-from .rows import RowSpace, filter_rows, without
+from qa.errors import QAError
+from qa.retrieval.base import Context, Filter, Query, ScoredId
+from qa.retrieval.dense import DenseIndex, Encoder
+from qa.retrieval.rows import RowSpace, filter_rows, without
+from qa.types import Chunk
 
 
 class FaissRetriever:

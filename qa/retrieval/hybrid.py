@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import FusionConfig
-from ..fusion import reciprocal_rank_fusion, weighted_fusion
-from ..types import Chunk
-from .base import Filter, Query, Retriever, ScoredId
+from qa.config import FusionConfig
+from qa.retrieval.base import Filter, Query, Retriever, ScoredId
+from qa.retrieval.fusion import reciprocal_rank_fusion, weighted_fusion
+from qa.types import Chunk
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 

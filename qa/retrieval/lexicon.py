@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from ..types import SentenceTable
+from qa.types import SentenceTable
 
 _MENTION_MEMO = 4096
 

@@ -12,11 +12,14 @@ from typing import Protocol
 
 import numpy as np
 
-from .base import Filter
+from qa.retrieval.base import Filter
 
 
 class RowSpace(Protocol):
-    """What the local backends need from the chunk store (:class:`qa.chunkstore.ChunkStore`)."""
+    """What the local backends need from the chunk store.
+
+    That is :class:`qa.index.chunkstore.ChunkStore`.
+    """
 
     def id_of(self, row: int) -> str:
         """The chunk id at ``row``."""

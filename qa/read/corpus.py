@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clean import load_document
-from .errors import CorpusError
-from .formats import MAX_BYTES, SUFFIXES, file_format, file_kind, unsupported_reason
-from .store import file_sha256
-from .types import Document
+from qa.errors import CorpusError
+from qa.index.store import file_sha256
+from qa.read.formats import MAX_BYTES, SUFFIXES, file_format, file_kind, unsupported_reason
+from qa.text.clean import load_document
+from qa.types import Document
 
 __all__ = [
     "SUFFIXES",

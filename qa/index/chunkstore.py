@@ -28,7 +28,7 @@ from typing import overload
 
 import numpy as np
 
-from .types import Chunk
+from qa.types import Chunk
 
 CHUNKS_FILE = "chunks.jsonl"
 OFFSETS_FILE = "chunks_offsets.npy"

@@ -14,15 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunkstore import ChunkStore, map_file
-from .commit import verify
-from .config import Settings
-from .dense import Encoder, make_encoder
-from .errors import IndexUnusableError, QAError
-from .retrieval.backends import ROLES, make_backend
-from .retrieval.base import Context, Lexicon, Retriever, SentenceStore
-from .retrieval.lexicon import CorpusLexicon, TableSentences
-from .store import (
+from qa.config import Settings
+from qa.errors import IndexUnusableError, QAError
+from qa.index.chunkstore import ChunkStore, map_file
+from qa.index.commit import verify
+from qa.index.records import DocRecord
+from qa.index.store import (
     DOCS,
     FOLDED,
     TERMS,
@@ -33,9 +30,12 @@ from .store import (
     read_jsonl,
     read_sentences,
 )
-from .tokenize import Tokenizer
-from .translate import Translator
-from .update import DocRecord
+from qa.retrieval.backends import ROLES, make_backend
+from qa.retrieval.base import Context, Lexicon, Retriever, SentenceStore
+from qa.retrieval.dense import Encoder, make_encoder
+from qa.retrieval.lexicon import CorpusLexicon, TableSentences
+from qa.tokens.tokenize import Tokenizer
+from qa.tokens.translate import Translator
 
 # Loading checks every file's checksum when the index is at most this big (xxh3 reads
 # ~8 GB/s from the page cache: ~30 ms); a bigger index has its files up to

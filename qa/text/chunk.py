@@ -84,11 +84,30 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# Where a long sentence may be cut for the sentence table: after a comma, colon or 、.
+_CLAUSE = re.compile(r"[，,：:、]")
+
+
+def chunk_sentences(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Sentence spans of ``text``, long sentences cut at clause marks to ``max_chars``."""
+    out: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        while end - start > max_chars:
+            cut = start + max_chars
+            marks = [m.end() for m in _CLAUSE.finditer(text, start + max_chars // 3, cut)]
+            cut = marks[-1] if marks else cut
+            out.append((start, cut))
+            start = cut
+        if text[start:end].strip():
+            out.append((start, end))
+    return out
+
+
 def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
     """Cut a document into chunks along its structure.
 
     Args:
-        doc: A parsed document (see :func:`qa.clean.parse`).
+        doc: A parsed document (see :func:`qa.text.clean.parse`).
         config: Chunk size, minimum and sentence overlap.
 
     Returns:
@@ -105,6 +124,15 @@ def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
     return _unique_ids(chunks)
 
 
+def chunk_id(doc: str, text: str, repeat: int = 0) -> str:
+    """A chunk's stable id: 16 hex digits of ``sha1(doc, text)``, and ``repeat`` when not 0.
+
+    ``repeat`` tells apart chunks of one document with the same text (the n-th repeat).
+    """
+    key = f"{doc}\n{text}" + (f"\n{repeat}" if repeat else "")
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
 def _unique_ids(chunks: list[Chunk]) -> list[Chunk]:
     """Give a chunk whose text repeats earlier in the document an id of its own.
 
@@ -117,8 +145,7 @@ def _unique_ids(chunks: list[Chunk]) -> list[Chunk]:
         n = seen.get(chunk.id, 0)
         seen[chunk.id] = n + 1
         if n:
-            digest = hashlib.sha1(f"{chunk.doc}\n{chunk.text}\n{n}".encode()).hexdigest()[:16]
-            chunk = dataclasses.replace(chunk, id=digest)
+            chunk = dataclasses.replace(chunk, id=chunk_id(chunk.doc, chunk.text, n))
         out.append(chunk)
     return out
 
@@ -256,7 +283,7 @@ def _make_chunk(
     head = run[0]
     article = doc.articles[head.article] if head.article < len(doc.articles) else None
     return Chunk(
-        id=hashlib.sha1(f"{doc.doc_id}\n{text}".encode()).hexdigest()[:16],
+        id=chunk_id(doc.doc_id, text),
         doc=doc.doc_id,
         title=article.title if article else doc.title,
         section=" › ".join(head.section),

@@ -22,11 +22,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .chunk import sentence_spans
-from .config import AnswerConfig
-from .retrieval.base import Lexicon, SentenceStore
-from .span import Span, SpanFinder, Tagger, source_offsets
-from .types import Answer, Hit
+from qa.answering.span import Span, SpanFinder, Tagger, source_offsets
+from qa.config import AnswerConfig
+from qa.retrieval.base import Lexicon, SentenceStore
+from qa.text.chunk import chunk_sentences as chunk_sentences  # re-exported (old path)
+from qa.text.chunk import sentence_spans
+from qa.types import Answer, Hit
 
 ABSTAIN_TEXT = "未在语料中找到依据 (no answer found in the corpus)。以下是最接近的段落。"
 
@@ -146,7 +147,7 @@ class Candidate:
         citation: Position of the passage among the hits.
         start: Window start within the passage text.
         end: Window end within the passage text.
-        features: Values in the order of :data:`FEATURES`.
+        features: Values in the order of :data:`qa.config.FEATURES`.
     """
 
     citation: int
@@ -208,21 +209,6 @@ def _skip_byline(text: str, start: int, end: int, question: str) -> int:
         return start
     m = _BYLINE.match(text, start, end)
     return trim(text, m.end(), end)[0] if m and m.end() < end else start
-
-
-def chunk_sentences(text: str, max_chars: int) -> list[tuple[int, int]]:
-    """Sentence spans of ``text``, long sentences cut at clause marks to ``max_chars``."""
-    out: list[tuple[int, int]] = []
-    for start, end in sentence_spans(text):
-        while end - start > max_chars:
-            cut = start + max_chars
-            marks = [m.end() for m in _CLAUSE.finditer(text, start + max_chars // 3, cut)]
-            cut = marks[-1] if marks else cut
-            out.append((start, cut))
-            start = cut
-        if text[start:end].strip():
-            out.append((start, end))
-    return out
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -335,7 +321,7 @@ class Answerer:
     ) -> list[Candidate]:
         """Every one- and two-sentence window of the top passages, with its features.
 
-        Features (see :data:`FEATURES`): idf-weighted token coverage of the question,
+        Features (see :data:`qa.config.FEATURES`): idf-weighted token coverage of the question,
         character-bigram coverage, dense similarity, the passage's fused retrieval score
         relative to the best, the question-type cue, whether the window is a pair
         (an answer often follows the sentence naming its subject), and whether it is

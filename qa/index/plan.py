@@ -6,7 +6,7 @@ Only those are expensive (embedding), so an update computes them for new and
 changed documents alone and reuses everyone else's from the current index.
 
 What depends on the whole corpus is recomputed from all documents on every
-update: the tokenizer dictionary (:func:`qa.tokenize.corpus_terms` over all
+update: the tokenizer dictionary (:func:`qa.tokens.tokenize.corpus_terms` over all
 texts), every chunk's tokens, the BM25 statistics (idf, average length) and the
 FAISS index. Documents are always laid out in id order, so any sequence of adds
 and removes yields exactly the files a fresh build of the same documents writes.
@@ -22,171 +22,32 @@ Identity rules, for a file with id ``ID`` (its stem):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .answer import chunk_sentences
-from .chunk import chunk_document
-from .chunkstore import ChunkStore
-from .clean import load_document
-from .commit import verify
-from .config import Settings
-from .corpus import Candidate, Skipped
-from .dense import Encoder
-from .formats import MAX_BYTES, UnreadableError, page_of, read_file
-from .progress import bar
-from .retrieval.backends import DEFAULTS, ROLES, make_backend
-from .retrieval.base import Context, Retriever
-from .store import (
+from qa.config import Settings
+from qa.index.chunkstore import ChunkStore
+from qa.index.commit import verify
+from qa.index.records import DocRecord, Part, State, UpdateReport
+from qa.index.store import (
     DOCS,
-    FOLDED,
-    SOURCES,
-    TERMS,
     VECTORS,
     current_version,
-    link_or_copy,
     read_jsonl,
     read_sentences,
     source_path,
-    write_json,
-    write_jsonl,
-    write_sentences,
 )
-from .tokenize import Tokenizer, corpus_terms
-from .types import Chunk, Document, SentenceTable, date_key
-
-
-@dataclass(frozen=True)
-class DocRecord:
-    """One indexed document, as ``docs.jsonl`` and ``qa docs`` show it.
-
-    Attributes:
-        doc: The document id (the file stem).
-        title: The document title.
-        date: ISO date, when the text gives one.
-        format: ``txt``, ``md``, ``pdf``, ``docx`` or ``html``.
-        chunks: How many chunks (rows) the document has.
-        path: How citations name the file (relative to the directory it was found in).
-        source: Absolute path of the file it was read from.
-        sha256: Hash of the file's bytes.
-        encoding: The detected text encoding (``""`` for PDF and DOCX).
-        issuer: Issuing body or newspaper, when stated.
-        number: Document number (文号), when present.
-        pages: Page count for PDFs, 0 otherwise.
-    """
-
-    doc: str
-    title: str
-    date: str | None
-    format: str
-    chunks: int
-    path: str
-    source: str
-    sha256: str
-    encoding: str = ""
-    issuer: str = ""
-    number: str = ""
-    pages: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DocRecord:
-        """Build a record from :meth:`to_dict` output, ignoring keys it does not know."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass
-class Part:
-    """One document's artefacts: everything about it that an update can reuse.
-
-    Attributes:
-        record: The document's record.
-        chunks: Its chunks in source order.
-        vectors: ``(len(chunks), dim)`` float32 passage vectors.
-        sentence_ptr: ``len(chunks) + 1`` offsets into the two sentence arrays.
-        sentence_spans: ``(n, 2)`` sentence spans within each chunk's text.
-        sentence_vectors: ``(n, dim)`` float16 sentence vectors.
-        text: The document text, or ``None`` to read it from ``text_file``.
-        text_file: The text in a current index, linked rather than rewritten.
-    """
-
-    record: DocRecord
-    chunks: list[Chunk]
-    vectors: np.ndarray
-    sentence_ptr: np.ndarray
-    sentence_spans: np.ndarray
-    sentence_vectors: np.ndarray
-    text: str | None = None
-    text_file: Path | None = None
-
-    def read_text(self) -> str:
-        """The document text."""
-        if self.text is not None:
-            return self.text
-        if self.text_file is None:
-            raise ValueError(f"document {self.record.doc!r} has no text")
-        return self.text_file.read_text(encoding="utf-8")
-
-
-@dataclass
-class State:
-    """An index's documents and the build settings, loaded for an update."""
-
-    settings: Settings
-    encoder: dict[str, Any]
-    corpus: dict[str, Any]
-    parts: dict[str, Part]
-
-
-@dataclass
-class UpdateReport:
-    """What an add, remove, build or sync did.
-
-    Attributes:
-        index: The index directory.
-        added: Ids of documents new to the index.
-        replaced: Ids of documents whose content changed.
-        unchanged: Ids of documents given again with the same content.
-        removed: Ids of documents taken out.
-        skipped: Files not indexed, with reasons.
-        documents: Documents in the index afterwards.
-        chunks: Chunks in the index afterwards.
-        embedded: Chunks embedded by this update (the expensive part).
-    """
-
-    index: Path
-    added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    documents: int = 0
-    chunks: int = 0
-    embedded: int = 0
-
-    @property
-    def changed(self) -> bool:
-        """True when the index was rewritten."""
-        return bool(self.added or self.replaced or self.removed)
-
-    def summary(self) -> str:
-        """One line for the end of a command."""
-        head = (f"已更新索引 (index updated) {self.index}" if self.changed
-                else f"索引未变 (index unchanged) {self.index}")
-        return (
-            f"{head}: 新增 added {len(self.added)}, 替换 replaced {len(self.replaced)}, "
-            f"未变 unchanged {len(self.unchanged)}, 移除 removed {len(self.removed)}, "
-            f"跳过 skipped {len(self.skipped)}; {self.documents} documents, {self.chunks} chunks"
-            f" ({self.embedded} embedded)"
-        )
+from qa.progress import bar
+from qa.read.corpus import Candidate, Skipped
+from qa.read.formats import MAX_BYTES, UnreadableError, read_file
+from qa.read.pdf import page_of
+from qa.retrieval.dense import Encoder
+from qa.text.chunk import chunk_document, chunk_sentences
+from qa.text.clean import load_document
+from qa.types import Chunk, Document, SentenceTable
 
 
 # ------------------------------------------------------------------ reading a current index
@@ -422,139 +283,3 @@ def sentence_table(
         rows=np.array([position[t] for t in texts], dtype=np.int32),
         vectors=vectors.astype(np.float16),
     )
-
-
-# ------------------------------------------------------------------ writing
-def write_parts(
-    directory: Path,
-    parts: dict[str, Part],
-    settings: Settings,
-    encoder: dict[str, Any],
-    corpus: dict[str, Any],
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Assemble the global indexes from per-document artefacts and write them.
-
-    Args:
-        directory: An empty build directory.
-        parts: The documents, by id (written in id order).
-        settings: Build settings.
-        encoder: ``{"name", "version", "dim"}`` of the encoder the vectors came from.
-        corpus: The manifest's ``corpus`` entry (corpus directory and file hashes).
-        progress: Show a progress bar while tokenizing.
-
-    Returns:
-        The manifest fields (all but the ones :func:`qa.store.finish_manifest` adds).
-    """
-    ordered = [parts[k] for k in sorted(parts)]
-    chunks = [c for p in ordered for c in p.chunks]
-    (directory / SOURCES).mkdir()
-    texts = []
-    for p in ordered:
-        target = source_path(directory, p.record.doc)
-        if p.text is None and p.text_file is not None:
-            link_or_copy(p.text_file, target)
-        else:
-            target.write_text(p.read_text(), encoding="utf-8")
-        texts.append(p.read_text())
-    tokenizer = Tokenizer(settings.tokenizer, corpus_terms(texts))
-    del texts
-    vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
-    context = Context(settings, tokenizer, progress=progress)
-    backends = {role: make_backend(DEFAULTS[role], context) for role in ROLES}
-    for backend in backends.values():
-        backend.add(chunks, vectors)
-    sentences = _merge_sentences(ordered, chunks, vectors.shape[1])
-    return write_index_files(
-        directory, chunks, (p.record.to_dict() for p in ordered), tokenizer, vectors, backends,
-        sentences,
-        {
-            "encoder": encoder,
-            "settings": settings.to_dict(),
-            "corpus": {**corpus, "documents": len(ordered)},
-        },
-    )
-
-
-def write_index_files(
-    directory: Path, chunks: Iterable[Chunk], records: Iterable[dict[str, Any]],
-    tokenizer: Tokenizer, vectors: np.ndarray, backends: Mapping[str, Retriever],
-    sentences: SentenceTable, fields: dict[str, Any],
-) -> dict[str, Any]:
-    """Write every index file but ``sources/`` and the manifest; return the manifest fields.
-
-    Args:
-        directory: The build directory.
-        chunks: The chunks in row order (any iterable, read once).
-        records: ``docs.jsonl`` rows (:meth:`DocRecord.to_dict`).
-        tokenizer: The tokenizer the BM25 index was built with.
-        vectors: The passage vectors in row order.
-        backends: The retrieval backends by role (``lexical``, ``semantic``), holding the
-            chunks in row order; each writes its own files and manifest section.
-        sentences: The sentence table.
-        fields: ``encoder``, ``settings`` and ``corpus`` for the manifest.
-
-    Returns:
-        ``fields`` plus the tokenizer's, the chunk count and each backend's, ready for
-        :func:`qa.store.finish_manifest`.
-    """
-    with open(directory / FOLDED, "w", encoding="utf-8") as folded:
-
-        def rows() -> Iterator[Chunk]:
-            # The folded text is written in the same pass as the chunk store, one line a row.
-            for chunk in chunks:
-                folded.write(tokenizer.fold("".join(chunk.text.split())))
-                folded.write("\n")
-                yield chunk
-
-        store = ChunkStore.write(directory, rows(), columns={"date": date_column})
-        count = len(store)
-        store.close()
-    write_jsonl(directory / DOCS, records)
-    write_json(directory / TERMS, tokenizer.terms)
-    np.save(directory / VECTORS, vectors, allow_pickle=False)
-    sections = {role: backend.save(directory) for role, backend in backends.items()}
-    write_sentences(directory, sentences)
-    return {
-        **fields,
-        "tokenizer": {
-            "config": tokenizer.config.to_dict(),
-            "dictionary_hash": tokenizer.dictionary_hash(),
-            "terms": len(tokenizer.terms),
-        },
-        "chunk_count": count,
-        "backends": sections,
-    }
-
-
-def date_column(chunk: Chunk) -> int:
-    """The chunk store's ``date`` column: :func:`qa.types.date_key` of the chunk's date."""
-    try:
-        return date_key(chunk.date)
-    except ValueError:
-        return 0  # an unreadable date filters like none
-
-
-def _merge_sentences(ordered: Sequence[Part], chunks: Sequence[Chunk], dim: int) -> SentenceTable:
-    """One sentence table for all documents, each distinct sentence's vector stored once."""
-    bases = np.cumsum([0] + [len(p.sentence_spans) for p in ordered])[:-1]
-    ptr = np.concatenate(
-        [[0]] + [p.sentence_ptr[1:] + base for p, base in zip(ordered, bases, strict=True)]
-    ).astype(np.int64)
-    spans = np.concatenate([np.asarray(p.sentence_spans).reshape(-1, 2) for p in ordered])
-    occurrences = np.concatenate(
-        [np.asarray(p.sentence_vectors).reshape(-1, dim) for p in ordered]
-    ).astype(np.float16)
-    position: dict[str, int] = {}
-    rows = np.empty(len(spans), dtype=np.int32)
-    first: list[int] = []
-    for r, chunk in enumerate(chunks):
-        for i in range(int(ptr[r]), int(ptr[r + 1])):
-            a, b = spans[i]
-            key = chunk.text[a:b].strip()
-            if key not in position:
-                position[key] = len(first)
-                first.append(i)
-            rows[i] = position[key]
-    distinct = occurrences[np.asarray(first, dtype=np.int64)]
-    return SentenceTable(ptr, spans.astype(np.int32), rows, distinct)
