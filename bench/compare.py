@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 
 from bench.measure import latency, timed_ms
-from qa.bm25 import BM25Index
 from qa.config import BM25Config
-from qa.dense import DenseIndex
+from qa.evaluation.metrics import percentile
+from qa.retrieval.bm25_matrix import BM25Index
+from qa.retrieval.dense import DenseIndex
 
 K = 10
 
@@ -129,7 +130,7 @@ def sweep(
 ) -> dict[str, float]:
     """Recall@10 and p50 latency of an approximate index at other search breadths.
 
-    ``efSearch`` for HNSW, ``nprobe`` for IVF: how the defaults in :mod:`qa.dense` were chosen.
+    ``efSearch`` for HNSW, ``nprobe`` for IVF: how the defaults in :mod:`qa.retrieval.dense` were chosen.
     """
     import faiss
 
@@ -162,5 +163,5 @@ def sweep(
                 times.append((time.perf_counter() - start) * 1000)
         finally:
             faiss.omp_set_num_threads(threads)
-        out[f"{prefix}/{name}{value}/p50_ms"] = float(np.percentile(times, 50))
+        out[f"{prefix}/{name}{value}/p50_ms"] = float(percentile(list(times), 50) or 0.0)
     return out

@@ -1,7 +1,7 @@
 """Write a synthetic corpus as a complete index, so the product's ``QA.load`` opens it.
 
 Every file an index built by ``qa build`` has is written by the same function
-(:func:`qa.update.write_index_files`) from the synthetic corpus: the chunk store and its
+(:func:`qa.index.writer.write_index_files`) from the synthetic corpus: the chunk store and its
 date column, the folded text, ``docs.jsonl``, ``terms.json``, the passage vectors, BM25,
 FAISS and the sentence table. Only ``sources/`` (the documents' texts, read by updates and
 never at query time) is left out. A synthetic
@@ -17,13 +17,16 @@ import numpy as np
 
 from bench.synth import CHUNKS_PER_DOC, SyntheticCorpus
 from bench.vectors import unit_rows
-from qa.bm25 import BM25Index
 from qa.config import Settings
-from qa.dense import DenseIndex
-from qa.store import finish_manifest
-from qa.tokenize import Tokenizer
+from qa.index.records import DocRecord
+from qa.index.store import finish_manifest
+from qa.index.writer import write_index_files
+from qa.retrieval.bm25 import BM25Retriever
+from qa.retrieval.bm25_matrix import BM25Index
+from qa.retrieval.dense import DenseIndex
+from qa.retrieval.faiss import FaissRetriever
+from qa.tokens.tokenize import Tokenizer
 from qa.types import SentenceTable
-from qa.update import DocRecord, write_index_files
 
 
 def sentence_table(corpus: SyntheticCorpus, vectors: np.ndarray) -> SentenceTable:
@@ -70,7 +73,8 @@ def write_index(
     settings = Settings().to_dict()
     settings["dense"]["encoder"] = encoder["name"]
     fields = write_index_files(
-        directory, corpus.chunks(), records(corpus), tokenizer, vectors, bm25, dense,
+        directory, corpus.chunks(), records(corpus), tokenizer, vectors,
+        {"lexical": BM25Retriever(tokenizer, index=bm25), "semantic": FaissRetriever(index=dense)},
         sentence_table(corpus, sentence_vectors),
         {"encoder": encoder, "settings": settings,
          "corpus": {"synthetic": True, "chunks": len(corpus), "seed": seed}},

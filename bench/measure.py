@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from qa.evaluation.metrics import percentile
+
 
 def _status_mb(*fields: str) -> dict[str, float]:
     """Fields of ``/proc/self/status`` (``VmRSS`` …) in MB; empty off Linux."""
@@ -61,8 +63,8 @@ def latency(prefix: str, times_ms: Sequence[float]) -> dict[str, float]:
     """``{prefix}/p50_ms``, ``p95_ms`` and ``qps`` of single-query timings."""
     t = np.asarray(times_ms, dtype=np.float64)
     return {
-        f"{prefix}/p50_ms": float(np.percentile(t, 50)),
-        f"{prefix}/p95_ms": float(np.percentile(t, 95)),
+        f"{prefix}/p50_ms": float(percentile(list(times_ms), 50) or 0.0),
+        f"{prefix}/p95_ms": float(percentile(list(times_ms), 95) or 0.0),
         f"{prefix}/qps": float(1000 * len(t) / t.sum()) if t.sum() > 0 else 0.0,
     }
 

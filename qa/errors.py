@@ -15,3 +15,11 @@ class CorpusError(QAError):
 
 class QuestionError(QAError):
     """A question that cannot be asked (empty, too long)."""
+
+
+class ConfigError(QAError, ValueError):
+    """A setting that cannot be used (unknown name or value, weights of the wrong length)."""
+
+
+class DocumentError(QAError, ValueError):
+    """A document id that is not in the index."""

@@ -23,9 +23,10 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .answer import ABSTAIN_TEXT
-from .errors import QAError
-from .types import Answer, Hit
+from qa.answering.answer import ABSTAIN_TEXT
+from qa.errors import QAError
+from qa.types import Answer, Hit
+from qa.validate import ArgumentError
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -177,7 +178,7 @@ def render_answer(answer: Answer) -> str:
     """
     hits = answer.citations
     if answer.abstained:
-        # The very words the CLI prints (qa.answer.ABSTAIN_TEXT), so both read the same.
+        # The very words the CLI prints (qa.answering.answer.ABSTAIN_TEXT), so both read the same.
         head = f'<div class="qa-abstain"><b>{escape_text(ABSTAIN_TEXT)}</b></div>'
         label = "最接近的段落 Closest passages"
         if answer.reason:
@@ -234,7 +235,7 @@ def respond(
     turn = [*(history or []), {"role": "user", "content": render_question(message or "")}]
     try:
         answer = qa.ask(message or "", k=int(k), mode=mode, doc=list(docs) if docs else None)
-    except (QAError, ValueError) as exc:
+    except QAError as exc:  # anything else is a bug: gradio shows it as an error
         reply = render_error(str(exc))
     else:
         reply = render_answer(answer)
@@ -270,7 +271,7 @@ def build_app(qa: Asker) -> gr.Blocks:
         """
         try:
             answer = qa.ask(question, k=int(k), mode=mode, doc=list(docs) if docs else None)
-        except (QAError, ValueError) as exc:
+        except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from exc
         data = answer.to_dict()
         data["citations"] = [
@@ -416,23 +417,23 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     """``USER:PASS`` → ``(user, pass)``.
 
     Raises:
-        ValueError: When there is no ``:`` or either side is empty.
+        ArgumentError: When there is no ``:`` or either side is empty.
     """
     if value is None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user or not password:
-        raise ValueError("--auth must be USER:PASS, both non-empty (e.g. --auth me:s3cret)")
+        raise ArgumentError("--auth must be USER:PASS, both non-empty (e.g. --auth me:s3cret)")
     return user, password
 
 
 def cli(args: argparse.Namespace) -> int:
     """``qa serve``: load (or build, with progress) the index once, then serve it."""
-    from .cli import open_index
+    from qa.cli import open_index
 
     auth = parse_auth(args.auth)
     if not 0 < args.port < 65536:
-        raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+        raise ArgumentError(f"--port must be between 1 and 65535, got {args.port}")
     if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print(f"注意 (warning): serving on {args.host} without --auth; anyone who can reach "
               "this address can use it.", file=sys.stderr)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import QAError
+from qa.errors import QAError
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_K = 100  # passages per question; more is a dump of the index, not an answer
@@ -71,7 +71,8 @@ def check_date(value: Any, name: str = "since") -> str | None:  # noqa: ANN401
         year, month, day = (int(g) if g else None for g in match.groups())
         if month is not None and not 1 <= month <= 12:
             problem = f"month {month} does not exist"
-        elif day is not None and not 1 <= day <= calendar.monthrange(year, month)[1]:
+        elif (day is not None and year is not None and month is not None
+              and not 1 <= day <= calendar.monthrange(year, month)[1]):
             problem = f"{year}-{month:02d} has no day {day}"
     if problem:
         raise ArgumentError(f"bad date for {name}: {_shown(value)} ({problem}).")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answer import chunk_sentences, cue_score, question_kind, trim
-from qa.translate import Glossary
+from qa.answering.answer import cue_score, question_kind, trim
+from qa.text.chunk import chunk_sentences
+from qa.tokens.translate import Glossary
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qa import QA, Answer, Hit, IndexUnusableError, QuestionError
-from qa.answer import ABSTAIN_TEXT
+from qa.answering.answer import ABSTAIN_TEXT
 
 from pathlib import Path
 
@@ -85,13 +85,13 @@ def test_doc_filter(seed_qa):
 
 def test_batch_search_with_precomputed_vectors(seed_qa):
     questions = ["哪个区布局磁存储芯片？", "Which district hosts magnetic storage chips?"]
-    vectors = seed_qa._dense.encode(questions)
+    vectors = seed_qa.embed(questions)
     for mode in ("hybrid", "dense", "bm25"):
         assert seed_qa.batch_search(questions, 5, mode, vectors=vectors) == \
             seed_qa.batch_search(questions, 5, mode)
     with pytest.raises(ValueError, match="one row per question"):
         seed_qa.batch_search(questions, 5, vectors=vectors[:1])
-    assert seed_qa.dense_index.kind == seed_qa.manifest.dense_params["kind"] == "flat"
+    assert seed_qa.dense_index.kind == seed_qa.manifest.backends["semantic"]["kind"] == "flat"
 
 
 @pytest.mark.parametrize("bad", ["", "   \n", "问" * 2001])

@@ -48,9 +48,10 @@ def test_keys_and_sane_numbers(run) -> None:
     assert results[f"{SIZE}/dense/kind"] == "flat"  # exact at this size
     assert results[f"{SIZE}/dense/recall@10"] == 1.0
     assert 0 <= results[f"{SIZE}/ann_recall@10"] <= 1
-    # Same tokens and parameters: the same top 10 as rank-bm25, and faster.
+    # Same tokens and parameters: the same top 10 as rank-bm25. How much faster is reported
+    # (a positive figure, checked above with the other keys), not asserted: a timing on a
+    # busy machine is not a behaviour.
     assert results[f"{SIZE}/bm25/same_top10_as_rank_bm25"] == 1.0
-    assert results[f"{SIZE}/bm25/speedup_vs_rank_bm25"] > 1
     assert 0 < results[f"{SIZE}/rss_mb"] < 4096
     assert results["encoder/passages_per_s"] > 0 and results["encoder/query_p50_ms"] > 0
     assert "random" in results["meta/note"]
@@ -73,7 +74,7 @@ def test_the_benchmark_index_is_a_product_index(run) -> None:
 
     _, out, _ = run
     qa = QA.load(out / "work" / f"index-{SIZE}")
-    assert len(qa.chunks) == SIZE and qa.manifest.dense_params["kind"] == "flat"
+    assert len(qa.chunks) == SIZE and qa.manifest.backends["semantic"]["kind"] == "flat"
     hits = qa.search("哪个区布局磁存储芯片？", k=3, mode="bm25")
     assert len(hits) == 3 and all(h.doc.startswith("syn") for h in hits)
     assert any("磁存储芯片" in h.text for h in hits)

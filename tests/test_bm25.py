@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from qa.bm25 import (
+from qa.retrieval.bm25_matrix import (
     DATA_FILE,
     INDICES_FILE,
     INDPTR_FILE,
@@ -21,7 +21,7 @@ from qa.bm25 import (
     idf_values,
 )
 from qa.config import BM25Config, TokenizerConfig
-from qa.tokenize import Tokenizer, corpus_terms
+from qa.tokens.tokenize import Tokenizer, corpus_terms
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 FILES = (VOCAB_FILE, DATA_FILE, INDICES_FILE, INDPTR_FILE, PARAMS_FILE)
@@ -272,7 +272,7 @@ def test_corrupt_json_and_bad_indices(saved: Path) -> None:
 
 
 def test_builder_in_batches_equals_build(corpus: list[list[str]], queries: list[list[str]]) -> None:
-    from qa.bm25 import BM25Builder, encode_tokens
+    from qa.retrieval.bm25_matrix import BM25Builder, encode_tokens
 
     for config in (BM25Config(), BM25Config(variant="okapi", k1=1.5)):
         whole = BM25Index.build(corpus, config)
@@ -290,7 +290,7 @@ def test_builder_in_batches_equals_build(corpus: list[list[str]], queries: list[
 
 
 def test_encode_tokens_counts() -> None:
-    from qa.bm25 import encode_tokens
+    from qa.retrieval.bm25_matrix import encode_tokens
 
     counts = encode_tokens([["b", "a", "b"], [], ["c", "a"]])
     assert counts.vocab == ["b", "a", "c"]
@@ -302,7 +302,7 @@ def test_encode_tokens_counts() -> None:
 
 
 def test_top_k_matches_full_sort() -> None:
-    from qa.bm25 import top_k
+    from qa.retrieval.bm25_matrix import top_k
 
     rng = np.random.default_rng(3)
     for n, k in [(1000, 10), (50, 50), (5, 10), (2000, 1)]:
@@ -316,7 +316,7 @@ def test_top_k_matches_full_sort() -> None:
 
 
 def test_out_of_range_postings_caught_at_query_time(tmp_path: Path, monkeypatch) -> None:
-    import qa.bm25 as bm25_module
+    import qa.retrieval.bm25_matrix as bm25_module
 
     BM25Index.build([["a", "b"], ["a"], ["c"]], BM25Config()).save(tmp_path)
     indices = np.load(tmp_path / INDICES_FILE)

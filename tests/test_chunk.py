@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunk import chunk_document, sentence_spans
-from qa.clean import load_document, parse
+from qa.text.chunk import chunk_document, sentence_spans
+from qa.text.clean import load_document, parse
 from qa.config import ChunkConfig
 from qa.types import Chunk, Document
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.chunk import chunk_document
-from qa.chunkstore import (
+from qa.text.chunk import chunk_document
+from qa.index.chunkstore import (
     CHUNKS_FILE,
     DOC_CODES_FILE,
     DOC_IDS_FILE,
@@ -18,7 +18,7 @@ from qa.chunkstore import (
     ChunkStore,
 )
 from qa.config import ChunkConfig
-from qa.corpus import load_corpus
+from qa.read.corpus import load_corpus
 from qa.types import Chunk
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

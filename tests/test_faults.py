@@ -23,9 +23,9 @@ import pytest
 from qa import QA, IndexUnusableError, QAError
 from qa.api import add_documents, build_index
 from qa.cli import main
-from qa.commit import CURRENT, FAULT_POINTS, checksum, read_pointer, writing
-from qa.dense import make_encoder
-from qa.store import MANIFEST
+from qa.index.commit import CURRENT, FAULT_POINTS, checksum, read_pointer, writing
+from qa.retrieval.dense import make_encoder
+from qa.index.store import MANIFEST
 from qa.validate import ArgumentError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.clean import load_document, read_text
-from qa.commit import data_dir
-from qa.corpus import gather, scan
-from qa.formats import UnreadableError, decode_text, page_of, table_rows
+from qa.text.clean import load_document, read_text
+from qa.index.commit import data_dir
+from qa.read.corpus import gather, scan
+from qa.read.docx import table_rows
+from qa.read.formats import UnreadableError, decode_text
+from qa.read.pdf import page_of
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 HEADER = "青岛市人民政府文件"
@@ -291,7 +293,7 @@ def test_pdf_blocks_index_the_extracted_text(notice):
 
 # ------------------------------------------------------------------ metadata in the text
 def test_official_document_metadata_from_text():
-    from qa.clean import iso_date, parse
+    from qa.text.clean import iso_date, parse
 
     text = ("青岛市人民政府文件\n青政发〔2025〕1号\n青岛市人民政府关于加快发展先导产业的意见\n"
             "各区、市人民政府：\n现提出如下意见。\n一、总体要求\n加快发展新质生产力。\n"

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.fusion import min_max, reciprocal_rank_fusion, weighted_fusion
+from qa.retrieval.fusion import min_max, reciprocal_rank_fusion, weighted_fusion
 
 
 def test_rrf_by_hand():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from qa.metrics import (
+from qa.evaluation.metrics import (
     abstention_precision_recall,
     answer_correct,
     char_f1,

@@ -1,11 +1,11 @@
-"""Two-part questions split into one question per part (qa.parts)."""
+"""Two-part questions split into one question per part (qa.answering.parts)."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa.parts import split_question
-from qa.span import Tagger
+from qa.answering.parts import split_question
+from qa.answering.span import Tagger
 
 WORDS = Tagger()
 

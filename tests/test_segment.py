@@ -1,4 +1,4 @@
-"""qa.segment gives exactly Python jieba's words (jieba is the reference, installed for tests)."""
+"""qa.tokens.segment gives exactly Python jieba's words (jieba is the reference, installed for tests)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.segment import Segmenter
+from qa.tokens.segment import Segmenter
 
 jieba = pytest.importorskip("jieba")
 

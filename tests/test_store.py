@@ -13,8 +13,8 @@ import pytest
 
 from qa import QA, IndexUnusableError
 from qa.api import build_index
-from qa.commit import read_pointer
-from qa.store import MANIFEST
+from qa.index.commit import read_pointer
+from qa.index.store import MANIFEST
 
 
 @pytest.fixture
@@ -94,12 +94,12 @@ def test_missing_index_directory(tmp_path):
 def test_interrupted_build_keeps_the_old_index(index_copy, tmp_path, monkeypatch):
     before = (_data(index_copy) / MANIFEST).read_text(encoding="utf-8")
     versions = sorted(p.name for p in index_copy.iterdir())
-    import qa.api
+    import qa.index.lifecycle
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(qa.api, "finish_manifest", boom)
+    monkeypatch.setattr(qa.index.lifecycle, "finish_manifest", boom)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(Path(__file__).resolve().parent.parent / "seeds" / "002_e4ce7d2251e78f88.txt",

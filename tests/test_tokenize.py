@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from qa.config import TokenizerConfig
-from qa.segment import Segmenter
-from qa.tokenize import Tokenizer, corpus_terms, parse_term
+from qa.tokens.segment import Segmenter
+from qa.tokens.tokenize import Tokenizer, corpus_terms, parse_term
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -172,8 +172,7 @@ def test_own_dictionary_and_no_global_logging_change(seed_texts: list[str]) -> N
     level, handlers = root.level, list(root.handlers)
     fresh = Tokenizer(TokenizerConfig(), corpus_terms(seed_texts))
     fresh.tokenize(LAYOUT)
-    assert fresh._segmenter is not None
-    assert fresh._segmenter.segmenter.has_word("磁存储芯片")
+    assert "磁存储芯片" in fresh.terms and "磁存储芯片" in fresh.tokenize(LAYOUT)
     assert not Segmenter().has_word("磁存储芯片")  # another segmenter's dictionary is untouched
     assert not rjieba.has_word("磁存储芯片")  # and so is rjieba's module-level default
     assert root.level == level and root.handlers == handlers
@@ -206,7 +205,7 @@ def test_parallel_tokenizing_from_a_script_on_stdin_falls_back() -> None:
 
     script = (
         "from qa.config import TokenizerConfig\n"
-        "from qa.tokenize import Tokenizer\n"
+        "from qa.tokens.tokenize import Tokenizer\n"
         "tok = Tokenizer(TokenizerConfig())\n"
         "lines = ['磁存储芯片布局在西海岸新区'] * 30\n"
         "out = [t for b in tok.tokenize_batches(lines, batch_size=10, processes=2) for t in b]\n"
@@ -235,7 +234,7 @@ def test_parallel_tokenizing_matches_serial(tok: Tokenizer, seed_lines: list[str
     assert [len(b) for b in batches] == [50, 50, 20]
     assert [t for b in batches for t in b] == serial
     # In-process batches with a reduce step, as the BM25 build uses them.
-    from qa.bm25 import encode_tokens
+    from qa.retrieval.bm25_matrix import encode_tokens
 
     counts = list(tok.tokenize_batches(lines, batch_size=100, processes=1, reduce=encode_tokens))
     assert sum(len(c.lengths) for c in counts) == len(lines)
@@ -249,7 +248,7 @@ def test_tokenize_batches_rejects_bad_arguments(tok: Tokenizer) -> None:
 
 
 def test_occurrences_match_str_count(seed_texts: list[str]) -> None:
-    from qa.tokenize import _enumeration_items, _occurrences
+    from qa.tokens.tokenize import _enumeration_items, _occurrences
 
     words = sorted({w for t in seed_texts for w in _enumeration_items(t)} | {"哈哈哈", "青岛市"})
     texts = [*seed_texts, "哈哈哈哈哈哈哈", "青岛市青岛市"]

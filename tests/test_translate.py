@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.translate import Glossary, Translator
+from qa.tokens.translate import Glossary, Translator
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # Real sentences of seeds/ (004: 崂山区; 003: 海尔, 黄岛, 算力).

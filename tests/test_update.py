@@ -17,14 +17,14 @@ import pytest
 
 from qa import QA
 from qa.api import add_documents, build_index, remove_documents, sync_corpus
-from qa.chunk import chunk_document
-from qa.clean import load_document
+from qa.text.chunk import chunk_document
+from qa.text.clean import load_document
 from qa.cli import main
 from qa.config import ChunkConfig
-from qa.dense import make_encoder
+from qa.retrieval.dense import make_encoder
 from qa.errors import QAError
-from qa.commit import data_dir
-from qa.store import MANIFEST
+from qa.index.commit import data_dir
+from qa.index.store import MANIFEST
 
 
 def data(index: Path) -> Path:
@@ -95,7 +95,7 @@ def snapshot(index: Path) -> dict[str, object]:
         out[name] = path.read_bytes()
     manifest = json.loads((index / MANIFEST).read_text(encoding="utf-8"))
     out["manifest"] = {k: manifest[k] for k in ("tokenizer", "settings", "encoder", "chunk_count",
-                                                "dense_kind")}
+                                                "backends")}
     return out
 
 
@@ -107,7 +107,7 @@ def results(qa: QA) -> list[object]:
 def consistent(qa: QA) -> None:
     """All parts agree, and each document's rows are its chunks in order."""
     n = len(qa.chunks)
-    assert qa._bm25.index.n_docs == n and qa._dense.index.size == n
+    assert all(r.size == n for r in qa.retrievers.values())
     assert sum(d["chunks"] for d in qa.documents) == n
     assert [c.doc for c in qa.chunks] == sorted(c.doc for c in qa.chunks)
 
@@ -229,12 +229,12 @@ def test_removing_a_document_removes_all_its_chunks(small, encoder):
 def test_an_interrupted_update_keeps_the_old_index(small, encoder, monkeypatch):
     docs, index = small
     before = snapshot(index)
-    import qa.api
+    import qa.index.lifecycle
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(qa.api, "finish_manifest", boom)
+    monkeypatch.setattr(qa.index.lifecycle, "finish_manifest", boom)
     with pytest.raises(KeyboardInterrupt):
         add_documents([docs["c"]], index, encoder, progress=False)
     assert snapshot(index) == before
@@ -344,7 +344,7 @@ def test_cli_add_is_quiet_when_not_on_a_terminal(small, tmp_path):
 
 def test_chunk_pages_come_from_start_offsets(tmp_path):
     """A chunk's page is where it starts; its last page where it ends."""
-    from qa.formats import page_of
+    from qa.read.pdf import page_of
 
     pages = (0, 100, 250)
     assert [page_of(pages, o) for o in (0, 99, 100, 249, 250, 999)] == [1, 1, 2, 2, 3, 3]

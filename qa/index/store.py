@@ -10,19 +10,23 @@ Layout of an index directory::
     chunks.jsonl      one chunk per line, row order = BM25 document order = FAISS row order;
                       documents in id order, each document's chunks together in source order
     chunks_*.npy/json row offsets into chunks.jsonl, each row's document, each row's date key,
-                      so a chunk is read only when a result needs it (see qa.chunkstore)
+                      so a chunk is read only when a result needs it (see qa.index.chunkstore)
     chunks_folded.txt every chunk's text folded and without whitespace, one line per row, for
                       "does the corpus mention X" without reading the chunks
     vectors.npy       the passage vectors (float32) in row order, reused by updates
     sentences_*.npy   per-chunk sentence spans, and the distinct sentences' vectors
                       (see qa.types.SentenceTable)
     terms.json        the tokenizer's dictionary, so queries are cut exactly as the chunks were
-    bm25_*.npy/json   the sparse BM25 matrix (see qa.bm25)
-    dense.faiss       the FAISS index (see qa.dense)
+    bm25_*.npy/json   the sparse BM25 matrix (see qa.retrieval.bm25_matrix), written by the
+                      lexical backend
+    dense.faiss       the FAISS index (see qa.retrieval.dense), written by the semantic backend
+
+The manifest's ``backends`` section has one entry per retrieval role (``lexical``,
+``semantic``): the backend that wrote it (``bm25``, ``faiss``) and what it records.
 
 No pickle anywhere; every array is a ``.npy`` file that loading memory-maps. These files make
 up one *version* of the index, a directory ``v-NNNNNN`` inside the index directory; a build or
-update writes a new version and commits it by renaming a pointer file (see :mod:`qa.commit`),
+update writes a new version and commits it by renaming a pointer file (see :mod:`qa.index.commit`),
 so an interrupted one never destroys the previous index.
 """
 
@@ -40,14 +44,15 @@ from typing import Any
 
 import numpy as np
 
-from .commit import NOT_OURS, checksum, damaged, data_dir
-from .commit import rebuild_hint as rebuild_hint
-from .errors import IndexUnusableError
-from .types import SentenceTable
+from qa.errors import IndexUnusableError
+from qa.index.commit import NOT_OURS, checksum, damaged, data_dir
+from qa.index.commit import rebuild_hint as rebuild_hint
+from qa.types import SentenceTable
 
 # 3: chunk store, memory-mapped sentence arrays, folded text, dense parameters; jieba-rs.
 # 4: versioned directories under a CURRENT pointer, a checksum per file, absolute corpus path.
-FORMAT_VERSION = 4
+# 5: a manifest section per retrieval backend (``backends``), chunk ids beside the chunks.
+FORMAT_VERSION = 5
 MANIFEST = "manifest.json"
 TERMS = "terms.json"
 DOCS = "docs.jsonl"
@@ -90,8 +95,7 @@ class Manifest:
     settings: dict[str, Any]
     corpus: dict[str, Any]
     chunk_count: int
-    dense_kind: str
-    dense_params: dict[str, Any]
+    backends: dict[str, dict[str, Any]]
     files: dict[str, int]
     checksums: dict[str, str]
     versions: dict[str, str]
@@ -213,8 +217,8 @@ def finish_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
 # What each manifest field must be: a wrong type is one line, never a traceback later.
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "format_version": int, "built_at": str, "encoder": dict, "tokenizer": dict,
-    "settings": dict, "corpus": dict, "chunk_count": int, "dense_kind": str,
-    "dense_params": dict, "files": dict, "checksums": dict, "versions": dict,
+    "settings": dict, "corpus": dict, "chunk_count": int, "backends": dict,
+    "files": dict, "checksums": dict, "versions": dict,
 }
 
 
@@ -250,6 +254,10 @@ def parse_manifest(data: Any, path: Path, index: Path) -> Manifest:
         bad = [n for n, v in data[key].items() if type(v) is not kind]
         if bad:
             raise index_error(index, f"{path}: {key}[{bad[0]!r}] is not a {kind.__name__}")
+    bad = [role for role, section in data["backends"].items()
+           if not isinstance(section, dict) or not isinstance(section.get("backend"), str)]
+    if bad or not data["backends"]:
+        raise index_error(index, f"{path}: backends[{bad[0] if bad else ''!r}] names no backend")
     if set(data["files"]) != set(data["checksums"]):
         raise index_error(index, f"{path}: files and checksums list different files")
     return Manifest(**{k: data[k] for k in _FIELD_TYPES})

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .clean import load_document
-from .errors import CorpusError
-from .formats import MAX_BYTES, SUFFIXES, file_format, file_kind, unsupported_reason
-from .store import file_sha256
-from .types import Document
+from qa.errors import CorpusError
+from qa.index.store import file_sha256
+from qa.read.formats import MAX_BYTES, SUFFIXES, file_format, file_kind, unsupported_reason
+from qa.text.clean import load_document
+from qa.types import Document
 
 __all__ = [
     "SUFFIXES",
@@ -141,9 +141,9 @@ def scan(root: Path) -> tuple[list[Candidate], list[Skipped]]:
             if file_format(path) is None:
                 skipped.append(Skipped(path, unsupported_reason(path)))
                 continue
-            problem = _not_regular(path)
-            if problem:
-                skipped.append(Skipped(path, problem))
+            irregular = _not_regular(path)
+            if irregular:
+                skipped.append(Skipped(path, irregular))
                 continue
             found.append(Candidate(path, path.relative_to(root).as_posix()))
     found.sort(key=lambda c: c.name)

@@ -9,6 +9,7 @@ so opening is a few memory maps and a chunk is parsed only when asked for:
     chunks_offsets.npy    int64, ``n + 1`` byte offsets: row ``r`` is ``[off[r], off[r + 1])``
     chunks_docs.npy       int32 per row: the row's document as an index into ...
     chunks_docs.json      ... the document ids, in order of first appearance
+    chunks_ids.npy        each row's chunk id (fixed-width unicode), so ids map to rows
     chunks_col_NAME.npy   optional int64 per row, e.g. a date key for filtering (``columns``)
 
 The store only writes into the directory it is given; making the whole index directory
@@ -27,13 +28,14 @@ from typing import overload
 
 import numpy as np
 
-from .types import Chunk
+from qa.types import Chunk
 
 CHUNKS_FILE = "chunks.jsonl"
 OFFSETS_FILE = "chunks_offsets.npy"
 DOC_CODES_FILE = "chunks_docs.npy"
 DOC_IDS_FILE = "chunks_docs.json"
-FILES = (CHUNKS_FILE, OFFSETS_FILE, DOC_CODES_FILE, DOC_IDS_FILE)
+IDS_FILE = "chunks_ids.npy"
+FILES = (CHUNKS_FILE, OFFSETS_FILE, DOC_CODES_FILE, DOC_IDS_FILE, IDS_FILE)
 COLUMN_PREFIX = "chunks_col_"
 _COLUMN_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -53,7 +55,10 @@ class ChunkStore(Sequence[Chunk]):
     def __init__(
         self, data: mmap.mmap | bytes, offsets: np.ndarray, doc_codes: np.ndarray,
         doc_ids: Sequence[str], columns: Mapping[str, np.ndarray] | None = None,
+        ids: np.ndarray | None = None,
     ) -> None:
+        self._ids = np.zeros(0, dtype="U1") if ids is None else ids
+        self._by_id: tuple[np.ndarray, np.ndarray] | None = None
         self._data = data
         self._columns = dict(columns or {})
         self._offsets = offsets
@@ -90,6 +95,7 @@ class ChunkStore(Sequence[Chunk]):
         codes: list[int] = []
         values: dict[str, list[int]] = {name: [] for name in columns}
         code_of: dict[str, int] = {}
+        ids: list[str] = []
         with open(directory / CHUNKS_FILE, "wb") as fh:
             for chunk in chunks:
                 # json.dumps escapes line breaks inside strings, so a line is one chunk.
@@ -97,10 +103,14 @@ class ChunkStore(Sequence[Chunk]):
                 fh.write(line)
                 offsets.append(offsets[-1] + len(line))
                 codes.append(code_of.setdefault(chunk.doc, len(code_of)))
+                ids.append(chunk.id)
                 for name, fn in columns.items():
                     values[name].append(int(fn(chunk)))
         np.save(directory / OFFSETS_FILE, np.asarray(offsets, dtype=np.int64), allow_pickle=False)
         np.save(directory / DOC_CODES_FILE, np.asarray(codes, dtype=np.int32), allow_pickle=False)
+        if len(set(ids)) != len(ids):
+            raise ValueError("two chunks share an id; chunk ids must name one chunk each")
+        np.save(directory / IDS_FILE, np.asarray(ids, dtype=str), allow_pickle=False)
         for name, column in values.items():
             np.save(directory / f"{COLUMN_PREFIX}{name}.npy", np.asarray(column, dtype=np.int64),
                     allow_pickle=False)
@@ -144,13 +154,19 @@ class ChunkStore(Sequence[Chunk]):
             raise ValueError(f"{DOC_CODES_FILE} has {len(codes)} rows, {OFFSETS_FILE} has {n}")
         if n and (int(codes.min()) < 0 or int(codes.max()) >= len(doc_ids)):
             raise ValueError(f"{DOC_CODES_FILE} is corrupt: codes outside 0..{len(doc_ids) - 1}")
+        try:
+            ids = np.load(directory / IDS_FILE, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"{IDS_FILE} is corrupt or truncated: {exc}") from exc
+        if ids.dtype.kind != "U" or ids.shape != (n,):
+            raise ValueError(f"{IDS_FILE} has {ids.shape} {ids.dtype}, expected {n} chunk ids")
         columns = {}
         for path in sorted(directory.glob(f"{COLUMN_PREFIX}*.npy")):
             column = _read_array(path, np.int64)
             if len(column) != n:
                 raise ValueError(f"{path.name} has {len(column)} rows, {OFFSETS_FILE} has {n}")
             columns[path.name[len(COLUMN_PREFIX) : -len(".npy")]] = column
-        return cls(map_file(directory / CHUNKS_FILE), offsets, codes, doc_ids, columns)
+        return cls(map_file(directory / CHUNKS_FILE), offsets, codes, doc_ids, columns, ids)
 
     def close(self) -> None:
         """Release the memory map (chunks can no longer be read)."""
@@ -215,6 +231,28 @@ class ChunkStore(Sequence[Chunk]):
         if name not in self._columns:
             raise KeyError(f"no chunk column {name!r}; this store has {list(self.columns)}")
         return self._columns[name]
+
+    # ------------------------------------------------------------------ chunk ids
+    def id_of(self, row: int) -> str:
+        """The chunk id at ``row``."""
+        return str(self._ids[row])
+
+    def row_of(self, chunk_id: str) -> int:
+        """The row of chunk ``chunk_id``.
+
+        The first call sorts the ids once (O(n log n)); later calls are a binary search.
+
+        Raises:
+            KeyError: For an id the store does not hold.
+        """
+        if self._by_id is None:
+            order = np.argsort(self._ids, kind="stable")
+            self._by_id = (order, np.asarray(self._ids[order]))  # published at once
+        order, ordered = self._by_id
+        at = int(np.searchsorted(ordered, chunk_id))
+        if at >= len(order) or str(ordered[at]) != chunk_id:
+            raise KeyError(f"no chunk with id {chunk_id!r}")
+        return int(order[at])
 
     # ------------------------------------------------------------------ documents
     @property

@@ -2,7 +2,8 @@
 
 Documents and queries go through the same :meth:`Tokenizer.tokenize` pipeline, so their tokens
 match: fold (traditional → simplified, full-width → half-width ASCII, ASCII lower-case), protect
-``10+1``-style spans, segment with a private :class:`~qa.segment.Segmenter` (jieba's algorithm
+``10+1``-style spans, segment with a private :class:`~qa.tokens.segment.Segmenter`
+(jieba's algorithm
 and dictionary run by jieba-rs; search mode by default), then drop whitespace, punctuation and
 stopwords.
 """
@@ -26,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from qa.config import TokenizerConfig
-from qa.segment import Segmenter
+from qa.tokens.segment import Segmenter
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # qa/data
 TERMS_FILE = DATA_DIR / "terms.txt"
 STOPWORDS_FILE = DATA_DIR / "stopwords.txt"
-# 2: segmentation by jieba-rs (qa.segment); same tokens as Python jieba, new indexes anyway.
+# 2: segmentation by jieba-rs (qa.tokens.segment); same tokens as Python jieba, new indexes anyway.
 HASH_VERSION = 2
 _LOG = logging.getLogger(__name__)
 
@@ -351,7 +352,8 @@ class Tokenizer:
             batch_size: Texts per batch (per message to a worker).
             processes: Worker processes; ``None`` means one per CPU, 1 means this process.
             reduce: Applied to each batch's token lists inside the worker, so only its
-                (smaller) result travels back, e.g. :func:`qa.bm25.encode_tokens`. Must be a
+                (smaller) result travels back, e.g.
+                :func:`qa.retrieval.bm25_matrix.encode_tokens`. Must be a
                 module-level function (it is pickled). ``None`` yields the token lists.
 
         Yields:
@@ -461,5 +463,5 @@ def _load_opencc() -> Any:
     try:
         import opencc
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("qa.tokenize needs OpenCC: pip install opencc") from exc
+        raise ImportError("qa.tokens.tokenize needs OpenCC: pip install opencc") from exc
     return opencc.OpenCC("t2s")

@@ -18,6 +18,7 @@ before it, so no chunk exceeds ``max_chars + min_chars - 1``.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import re
 from collections.abc import Sequence
@@ -83,33 +84,70 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# Where a long sentence may be cut for the sentence table: after a comma, colon or 、.
+_CLAUSE = re.compile(r"[，,：:、]")
+
+
+def chunk_sentences(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Sentence spans of ``text``, long sentences cut at clause marks to ``max_chars``."""
+    out: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        while end - start > max_chars:
+            cut = start + max_chars
+            marks = [m.end() for m in _CLAUSE.finditer(text, start + max_chars // 3, cut)]
+            cut = marks[-1] if marks else cut
+            out.append((start, cut))
+            start = cut
+        if text[start:end].strip():
+            out.append((start, end))
+    return out
+
+
 def chunk_document(doc: Document, config: ChunkConfig) -> list[Chunk]:
     """Cut a document into chunks along its structure.
 
     Args:
-        doc: A parsed document (see :func:`qa.clean.parse`).
+        doc: A parsed document (see :func:`qa.text.clean.parse`).
         config: Chunk size, minimum and sentence overlap.
 
     Returns:
         Chunks in source order. Headings are not chunks; they appear in the
         ``section`` of the chunks below them (a heading with nothing below it
         becomes a chunk of its own so that its text is not lost).
-
-    Raises:
-        ValueError: If the configuration cannot produce chunks.
     """
-    if config.max_chars < 1 or config.min_chars < 0 or config.overlap_sentences < 0:
-        raise ValueError(
-            f"ChunkConfig needs max_chars >= 1, min_chars >= 0 and overlap_sentences >= 0; "
-            f"got {config.to_dict()}"
-        )
     line_starts = [0] + [m.end() for m in re.finditer("\n", doc.text)]
     chunks: list[Chunk] = []
     for run in _runs(doc):
         segments = [s for i, block in enumerate(run) for s in _segments(block, i, config.max_chars)]
         for first, last in _pack(segments, config):
             chunks.append(_make_chunk(doc, run, segments[first : last + 1], line_starts))
-    return chunks
+    return _unique_ids(chunks)
+
+
+def chunk_id(doc: str, text: str, repeat: int = 0) -> str:
+    """A chunk's stable id: 16 hex digits of ``sha1(doc, text)``, and ``repeat`` when not 0.
+
+    ``repeat`` tells apart chunks of one document with the same text (the n-th repeat).
+    """
+    key = f"{doc}\n{text}" + (f"\n{repeat}" if repeat else "")
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def _unique_ids(chunks: list[Chunk]) -> list[Chunk]:
+    """Give a chunk whose text repeats earlier in the document an id of its own.
+
+    Ids cross the retrieval seam, so they must name one chunk; the first occurrence keeps
+    the plain ``sha1(doc, text)`` id, the n-th repeat hashes ``n`` in as well.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for chunk in chunks:
+        n = seen.get(chunk.id, 0)
+        seen[chunk.id] = n + 1
+        if n:
+            chunk = dataclasses.replace(chunk, id=chunk_id(chunk.doc, chunk.text, n))
+        out.append(chunk)
+    return out
 
 
 def _nonspace(text: str) -> int:
@@ -245,7 +283,7 @@ def _make_chunk(
     head = run[0]
     article = doc.articles[head.article] if head.article < len(doc.articles) else None
     return Chunk(
-        id=hashlib.sha1(f"{doc.doc_id}\n{text}".encode()).hexdigest()[:16],
+        id=chunk_id(doc.doc_id, text),
         doc=doc.doc_id,
         title=article.title if article else doc.title,
         section=" › ".join(head.section),

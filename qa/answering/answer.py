@@ -16,17 +16,18 @@ mentions (another city, a year the documents do not cover).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .chunk import sentence_spans
-from .config import AnswerConfig
-from .span import Span, SpanFinder, Tagger, source_offsets
-from .types import Answer, Hit, SentenceTable
+from qa.answering.span import Span, SpanFinder, Tagger, source_offsets
+from qa.config import AnswerConfig
+from qa.retrieval.base import Lexicon, SentenceStore
+from qa.text.chunk import chunk_sentences as chunk_sentences  # re-exported (old path)
+from qa.text.chunk import sentence_spans
+from qa.types import Answer, Hit
 
 ABSTAIN_TEXT = "未在语料中找到依据 (no answer found in the corpus)。以下是最接近的段落。"
 
@@ -136,7 +137,6 @@ _UNIT_CLASSES = (
      ("元", "亿", "万亿", "千亿", "百亿", "美元")),
 )
 _BYLINE = re.compile(r"\s*[□■]\s*[^。\n]{0,40}?(?:报道|\n|(?=本报))")
-FEATURES = ("lexical", "bigram", "dense", "passage", "cue", "pair", "short")
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class Candidate:
         citation: Position of the passage among the hits.
         start: Window start within the passage text.
         end: Window end within the passage text.
-        features: Values in the order of :data:`FEATURES`.
+        features: Values in the order of :data:`qa.config.FEATURES`.
     """
 
     citation: int
@@ -211,21 +211,6 @@ def _skip_byline(text: str, start: int, end: int, question: str) -> int:
     return trim(text, m.end(), end)[0] if m and m.end() < end else start
 
 
-def chunk_sentences(text: str, max_chars: int) -> list[tuple[int, int]]:
-    """Sentence spans of ``text``, long sentences cut at clause marks to ``max_chars``."""
-    out: list[tuple[int, int]] = []
-    for start, end in sentence_spans(text):
-        while end - start > max_chars:
-            cut = start + max_chars
-            marks = [m.end() for m in _CLAUSE.finditer(text, start + max_chars // 3, cut)]
-            cut = marks[-1] if marks else cut
-            out.append((start, cut))
-            start = cut
-        if text[start:end].strip():
-            out.append((start, end))
-    return out
-
-
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink a span to drop surrounding whitespace, list bullets and markup (``<p>``, ``**``)."""
     while True:
@@ -250,13 +235,13 @@ class Answerer:
     Args:
         config: Thresholds and sizes.
         tokenize: The index's query tokenizer.
-        idf: Inverse document frequency of a token; 0 for a token the corpus lacks.
-        sentences: The sentence table built with the index.
+        lexicon: The corpus's idf of a token (0 for one it lacks) and whether it mentions
+            a (folded, whitespace-free) term.
+        sentences: Each chunk's sentences and their vectors, by chunk id.
         places: Place names (provinces, cities) that mark a question as being
             about somewhere the corpus may not cover.
         entities: Dictionary terms naming things (districts, companies); a passage
             that does not mention one the question names cannot answer it.
-        mentions: Whether the corpus text contains a (folded, whitespace-free) term.
         fold: Traditional→simplified and lower-case folding, as the tokenizer does it.
     """
 
@@ -264,11 +249,10 @@ class Answerer:
         self,
         config: AnswerConfig,
         tokenize: Callable[[str], list[str]],
-        idf: Callable[[str], float],
-        sentences: SentenceTable,
+        lexicon: Lexicon,
+        sentences: SentenceStore,
         places: Sequence[str] = (),
         entities: Sequence[str] = (),
-        mentions: Callable[[str], bool] = lambda _term: True,
         fold: Callable[[str], str] = str.lower,
         source: Callable[[str], str] | None = None,
         terms: Sequence[str] = (),
@@ -276,16 +260,16 @@ class Answerer:
     ) -> None:
         self.config = config
         self._tokenize = tokenize
-        self._idf = idf
+        self._idf = lexicon.idf
         self._sentences = sentences
         self._places = tuple(places)
         self._entities = frozenset(entities)
-        self._mentions = mentions
+        self._mentions = lexicon.mentions
         self._fold = fold
         self._source = source
         self._in_article = in_article
         self._tagger = Tagger(terms)
-        self._spans = SpanFinder(tokenize, idf, self._tagger, places)
+        self._spans = SpanFinder(tokenize, lexicon.idf, self._tagger, places)
 
     def words(self, text: str) -> list[str]:
         """The words of ``text`` as jieba cuts them (with the index's dictionary)."""
@@ -333,11 +317,11 @@ class Answerer:
         return years, names
 
     def candidates(
-        self, question: str, hits: Sequence[Hit], rows: Sequence[int], query_vector: np.ndarray
+        self, question: str, hits: Sequence[Hit], query_vector: np.ndarray
     ) -> list[Candidate]:
         """Every one- and two-sentence window of the top passages, with its features.
 
-        Features (see :data:`FEATURES`): idf-weighted token coverage of the question,
+        Features (see :data:`qa.config.FEATURES`): idf-weighted token coverage of the question,
         character-bigram coverage, dense similarity, the passage's fused retrieval score
         relative to the best, the question-type cue, whether the window is a pair
         (an answer often follows the sentence naming its subject), and whether it is
@@ -351,17 +335,13 @@ class Answerer:
             grams = {g for t in tokens for g in _bigrams(t)}
         kind = question_kind(self._fold(question))
         total = sum(weights.values())
-        table = self._sentences
         top = max((h.score for h in hits), default=0.0) or 1.0
         out: list[Candidate] = []
-        for position, (hit, row) in enumerate(
-            zip(hits[: self.config.passages], rows, strict=False)
-        ):
-            lo, hi = int(table.ptr[row]), int(table.ptr[row + 1])
-            if hi <= lo:
+        for position, hit in enumerate(hits[: self.config.passages]):
+            spans, vectors = self._sentences.sentences(hit.chunk_id)
+            if not spans:
                 continue
-            sims = table.vectors_of(lo, hi) @ query_vector
-            spans = [(int(a), int(b)) for a, b in table.spans[lo:hi]]
+            sims = vectors @ query_vector
             windows = [(j, j) for j in range(len(spans))] + [
                 (j, j + 1) for j in range(len(spans) - 1)
                 if spans[j + 1][1] - spans[j][0] <= self.config.max_chars
@@ -391,10 +371,9 @@ class Answerer:
         self,
         question: str,
         hits: Sequence[Hit],
-        rows: Sequence[int],
         query_vector: np.ndarray,
     ) -> Answer:
-        """Choose the answer among the sentences of ``hits`` (chunk rows ``rows``).
+        """Choose the answer among the sentences of ``hits``.
 
         Returns:
             An :class:`Answer` whose first citation holds the answer sentence and the
@@ -402,7 +381,7 @@ class Answerer:
             closest passages.
         """
         cfg = self.config
-        candidates = self.candidates(question, hits, rows, query_vector)
+        candidates = self.candidates(question, hits, query_vector)
         if not candidates:
             return self._abstain(question, hits, 0.0,
                                  "没有可检索的段落 (no passage to answer from)")
@@ -694,16 +673,3 @@ def load_places() -> list[str]:
 
     text = files("qa").joinpath("data/places.txt").read_text(encoding="utf-8")
     return [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
-
-
-def idf_lookup(vocab: dict[str, int], df: np.ndarray, n_docs: int) -> Callable[[str], float]:
-    """Lucene-style idf of a token from document frequencies; 0 for unknown tokens."""
-
-    def idf(token: str) -> float:
-        tid = vocab.get(token)
-        if tid is None:
-            return 0.0
-        d = float(df[tid])
-        return math.log(1.0 + (n_docs - d + 0.5) / (d + 0.5))
-
-    return idf

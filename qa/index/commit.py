@@ -19,7 +19,7 @@ so at every instant ``CURRENT`` names a complete, synced version: a crash before
 leaves the old version current, one after it the new one. Readers never take the lock.
 
 Files that do not change between versions are hard-linked into the new version (see
-:func:`qa.store.link_or_copy`), so a version costs only the files that changed. That is what
+:func:`qa.index.store.link_or_copy`), so a version costs only the files that changed. That is what
 lets a later segment layout (add-only segments plus tombstones, merged now and then) fit in
 the same scheme: a version is the set of files its manifest lists, with their checksums.
 
@@ -48,7 +48,7 @@ from pathlib import Path
 
 import xxhash
 
-from .errors import IndexUnusableError, QAError
+from qa.errors import IndexUnusableError, QAError
 
 CURRENT = "CURRENT"
 LOCK = "LOCK"
@@ -167,7 +167,7 @@ def is_vacant(index: Path) -> bool:
 def data_dir(index: Path) -> tuple[Path, str | None]:
     """The committed version directory of ``index`` and the manifest checksum to expect.
 
-    An index written by :func:`qa.store.finish_manifest` straight into a directory (no
+    An index written by :func:`qa.index.store.finish_manifest` straight into a directory (no
     ``CURRENT``; the benchmark writes those) is its own data directory, without the checksum.
 
     Raises:

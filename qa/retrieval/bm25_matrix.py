@@ -115,7 +115,7 @@ class BM25Index:
             ValueError: On an unknown variant, bad k1/b, or an empty corpus.
 
         For a corpus too large to hold as token lists, feed a :class:`BM25Builder` batch by
-        batch (e.g. from :meth:`qa.tokenize.Tokenizer.tokenize_batches` with
+        batch (e.g. from :meth:`qa.tokens.tokenize.Tokenizer.tokenize_batches` with
         ``reduce=encode_tokens``); the result is the same.
         """
         builder = BM25Builder(config)

@@ -119,5 +119,5 @@ def _new_jieba() -> Any:
     try:
         import rjieba
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("qa.segment needs rjieba (jieba-rs): pip install rjieba") from exc
+        raise ImportError("qa.tokens.segment needs rjieba (jieba-rs): pip install rjieba") from exc
     return rjieba.Jieba()

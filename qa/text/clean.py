@@ -1,6 +1,6 @@
 """Loading and cleaning: a file → :class:`~qa.types.Document` with blocks and articles.
 
-Files of every supported format are turned into text by :mod:`qa.formats`
+Files of every supported format are turned into text by :mod:`qa.read.formats`
 (decoded, or extracted from PDF, DOCX and HTML); from here on all formats are
 text, and "the source" means that text.
 
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from qa.formats import decode_text, extract, read_file
+from qa.read.formats import decode_text, extract, read_file
 from qa.types import Article, Block, Document
 
 # A line ending in one of these ends a sentence; anything else may be a page break.
@@ -93,7 +93,9 @@ class _Unit:
 
 
 def read_text(path: Path) -> tuple[str, str]:
-    r"""Decode a plain-text source file, detecting its encoding (:func:`qa.formats.decode_text`).
+    r"""Decode a plain-text source file, detecting its encoding.
+
+    See :func:`qa.read.formats.decode_text`.
 
     Args:
         path: The file to read.
@@ -110,7 +112,7 @@ def read_text(path: Path) -> tuple[str, str]:
 
 
 def load_document(path: Path, doc_id: str | None = None, raw: bytes | None = None) -> Document:
-    """Read, hash and parse one file of any supported format (see :mod:`qa.formats`).
+    """Read, hash and parse one file of any supported format (see :mod:`qa.read.formats`).
 
     Args:
         path: The source file.
@@ -123,7 +125,7 @@ def load_document(path: Path, doc_id: str | None = None, raw: bytes | None = Non
         page's start offset in it.
 
     Raises:
-        ValueError: If the file cannot be read (:class:`qa.formats.UnreadableError`).
+        ValueError: If the file cannot be read (:class:`qa.read.formats.UnreadableError`).
     """
     path = Path(path)
     raw = read_file(path) if raw is None else raw

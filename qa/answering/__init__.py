@@ -1,0 +1,1 @@
+"""Answering: the answer sentence and abstention, the short answer span, two-part questions."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics and the harness behind `qa eval`."""

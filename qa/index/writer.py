@@ -1,0 +1,170 @@
+"""The one writer: every index file of a version, from per-document parts.
+
+:func:`write_parts` assembles the corpus-wide parts (tokenizer dictionary, the retrieval
+backends, the sentence table) and :func:`write_index_files` writes them; the benchmark calls
+the latter with its synthetic corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.config import Settings
+from qa.index.chunkstore import ChunkStore
+from qa.index.records import Part
+from qa.index.store import (
+    DOCS,
+    FOLDED,
+    SOURCES,
+    TERMS,
+    VECTORS,
+    link_or_copy,
+    source_path,
+    write_json,
+    write_jsonl,
+    write_sentences,
+)
+from qa.retrieval.backends import DEFAULTS, ROLES, make_backend
+from qa.retrieval.base import Context, Retriever
+from qa.tokens.tokenize import Tokenizer, corpus_terms
+from qa.types import Chunk, SentenceTable, date_key
+
+
+# ------------------------------------------------------------------ writing
+def write_parts(
+    directory: Path,
+    parts: dict[str, Part],
+    settings: Settings,
+    encoder: dict[str, Any],
+    corpus: dict[str, Any],
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Assemble the global indexes from per-document artefacts and write them.
+
+    Args:
+        directory: An empty build directory.
+        parts: The documents, by id (written in id order).
+        settings: Build settings.
+        encoder: ``{"name", "version", "dim"}`` of the encoder the vectors came from.
+        corpus: The manifest's ``corpus`` entry (corpus directory and file hashes).
+        progress: Show a progress bar while tokenizing.
+
+    Returns:
+        The manifest fields (all but the ones :func:`qa.index.store.finish_manifest` adds).
+    """
+    ordered = [parts[k] for k in sorted(parts)]
+    chunks = [c for p in ordered for c in p.chunks]
+    (directory / SOURCES).mkdir()
+    texts = []
+    for p in ordered:
+        target = source_path(directory, p.record.doc)
+        if p.text is None and p.text_file is not None:
+            link_or_copy(p.text_file, target)
+        else:
+            target.write_text(p.read_text(), encoding="utf-8")
+        texts.append(p.read_text())
+    tokenizer = Tokenizer(settings.tokenizer, corpus_terms(texts))
+    del texts
+    vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
+    context = Context(settings, tokenizer, progress=progress)
+    backends = {role: make_backend(DEFAULTS[role], context) for role in ROLES}
+    for backend in backends.values():
+        backend.add(chunks, vectors)
+    sentences = _merge_sentences(ordered, chunks, vectors.shape[1])
+    return write_index_files(
+        directory, chunks, (p.record.to_dict() for p in ordered), tokenizer, vectors, backends,
+        sentences,
+        {
+            "encoder": encoder,
+            "settings": settings.to_dict(),
+            "corpus": {**corpus, "documents": len(ordered)},
+        },
+    )
+
+
+def write_index_files(
+    directory: Path, chunks: Iterable[Chunk], records: Iterable[dict[str, Any]],
+    tokenizer: Tokenizer, vectors: np.ndarray, backends: Mapping[str, Retriever],
+    sentences: SentenceTable, fields: dict[str, Any],
+) -> dict[str, Any]:
+    """Write every index file but ``sources/`` and the manifest; return the manifest fields.
+
+    Args:
+        directory: The build directory.
+        chunks: The chunks in row order (any iterable, read once).
+        records: ``docs.jsonl`` rows (:meth:`DocRecord.to_dict`).
+        tokenizer: The tokenizer the BM25 index was built with.
+        vectors: The passage vectors in row order.
+        backends: The retrieval backends by role (``lexical``, ``semantic``), holding the
+            chunks in row order; each writes its own files and manifest section.
+        sentences: The sentence table.
+        fields: ``encoder``, ``settings`` and ``corpus`` for the manifest.
+
+    Returns:
+        ``fields`` plus the tokenizer's, the chunk count and each backend's, ready for
+        :func:`qa.index.store.finish_manifest`.
+    """
+    with open(directory / FOLDED, "w", encoding="utf-8") as folded:
+
+        def rows() -> Iterator[Chunk]:
+            # The folded text is written in the same pass as the chunk store, one line a row.
+            for chunk in chunks:
+                folded.write(tokenizer.fold("".join(chunk.text.split())))
+                folded.write("\n")
+                yield chunk
+
+        store = ChunkStore.write(directory, rows(), columns={"date": date_column})
+        count = len(store)
+        store.close()
+    write_jsonl(directory / DOCS, records)
+    write_json(directory / TERMS, tokenizer.terms)
+    np.save(directory / VECTORS, vectors, allow_pickle=False)
+    sections = {role: backend.save(directory) for role, backend in backends.items()}
+    write_sentences(directory, sentences)
+    return {
+        **fields,
+        "tokenizer": {
+            "config": tokenizer.config.to_dict(),
+            "dictionary_hash": tokenizer.dictionary_hash(),
+            "terms": len(tokenizer.terms),
+        },
+        "chunk_count": count,
+        "backends": sections,
+    }
+
+
+def date_column(chunk: Chunk) -> int:
+    """The chunk store's ``date`` column: :func:`qa.types.date_key` of the chunk's date."""
+    try:
+        return date_key(chunk.date)
+    except ValueError:
+        return 0  # an unreadable date filters like none
+
+
+def _merge_sentences(ordered: Sequence[Part], chunks: Sequence[Chunk], dim: int) -> SentenceTable:
+    """One sentence table for all documents, each distinct sentence's vector stored once."""
+    bases = np.cumsum([0] + [len(p.sentence_spans) for p in ordered])[:-1]
+    ptr = np.concatenate(
+        [[0]] + [p.sentence_ptr[1:] + base for p, base in zip(ordered, bases, strict=True)]
+    ).astype(np.int64)
+    spans = np.concatenate([np.asarray(p.sentence_spans).reshape(-1, 2) for p in ordered])
+    occurrences = np.concatenate(
+        [np.asarray(p.sentence_vectors).reshape(-1, dim) for p in ordered]
+    ).astype(np.float16)
+    position: dict[str, int] = {}
+    rows = np.empty(len(spans), dtype=np.int32)
+    first: list[int] = []
+    for r, chunk in enumerate(chunks):
+        for i in range(int(ptr[r]), int(ptr[r + 1])):
+            a, b = spans[i]
+            key = chunk.text[a:b].strip()
+            if key not in position:
+                position[key] = len(first)
+                first.append(i)
+            rows[i] = position[key]
+    distinct = occurrences[np.asarray(first, dtype=np.int64)]
+    return SentenceTable(ptr, spans.astype(np.int32), rows, distinct)

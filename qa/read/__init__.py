@@ -1,0 +1,1 @@
+"""Reading documents: file formats (txt, md, pdf, docx, html) and corpus directories."""

@@ -1,0 +1,149 @@
+"""The local BM25 backend: the BM25 matrix behind the :class:`Retriever` seam.
+
+The matrix is :class:`qa.retrieval.bm25_matrix.BM25Index`.
+
+Rows are the shared row space's (:mod:`qa.retrieval.rows`); what goes in and out are
+chunk ids and a :class:`~qa.retrieval.base.Filter`, translated here into rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.config import BM25Config
+from qa.errors import QAError
+from qa.progress import bar
+from qa.retrieval.base import Context, Filter, Query, ScoredId
+from qa.retrieval.bm25_matrix import BM25Builder, BM25Index, encode_tokens
+from qa.retrieval.rows import RowSpace, filter_rows, without
+from qa.tokens.tokenize import Tokenizer
+from qa.types import Chunk
+
+_TOKENIZE_BATCH = 2000
+# Below this many chunks, starting worker processes (~1 s each) costs more than it saves.
+_PARALLEL_FROM = 20_000
+
+
+class BM25Retriever:
+    """BM25 over the tokenizer's tokens.
+
+    Args:
+        tokenizer: The tokenizer the index is (or was) built with.
+        config: BM25 parameters for building.
+        space: The row space (row ↔ chunk id, filter columns); may be given after
+            construction with :meth:`bind` (a build knows it only once the chunks are written).
+        expand: Rewrites a question before tokenizing (English → added Chinese terms).
+        progress: Show a progress bar while tokenizing in :meth:`add`.
+    """
+
+    name = "bm25"
+
+    def __init__(
+        self, tokenizer: Tokenizer, config: BM25Config | None = None,
+        space: RowSpace | None = None, expand: Callable[[str], str] = lambda s: s,
+        progress: bool = False, index: BM25Index | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.config = config or BM25Config()
+        self._space = space
+        self._expand = expand
+        self._progress = progress
+        self._index = index
+        self._removed = np.zeros(0, dtype=np.int64)
+
+    @classmethod
+    def from_context(cls, ctx: Context) -> BM25Retriever:
+        """A new, empty backend for an index with these settings (see :mod:`.backends`)."""
+        return cls(ctx.tokenizer, ctx.settings.bm25, ctx.space, ctx.expand or (lambda s: s),
+                   ctx.progress)
+
+    def bind(self, space: RowSpace) -> None:
+        """Set the row space the index's rows belong to."""
+        self._space = space
+
+    @property
+    def index(self) -> BM25Index:
+        """The BM25 matrix (for diagnostics and the idf of the default lexicon)."""
+        if self._index is None:
+            raise QAError("the BM25 backend holds no index yet: add chunks or load one")
+        return self._index
+
+    @property
+    def size(self) -> int:
+        """Chunks indexed (tombstoned ones included)."""
+        return 0 if self._index is None else self._index.n_docs
+
+    def _rows(self) -> RowSpace:
+        if self._space is None:
+            raise QAError("the BM25 backend has no row space: call bind() first")
+        return self._space
+
+    def search(
+        self, queries: Sequence[Query], k: int, where: Filter | None = None
+    ) -> list[list[ScoredId]]:
+        """See :class:`~qa.retrieval.base.Retriever`."""
+        space = self._rows()
+        rows = without(filter_rows(space, where), self._removed, self.size)
+        index = self.index
+        out = []
+        for query in queries:
+            tokens = self.tokenizer.tokenize_query(self._expand(query.text))
+            if rows is None:
+                ids, scores = index.search(tokens, k)
+            else:
+                all_scores = index.scores(tokens)[rows]
+                order = np.lexsort((rows, -all_scores))[:k]
+                keep = all_scores[order] > 0
+                ids, scores = rows[order][keep], all_scores[order][keep]
+            out.append([ScoredId(space.id_of(int(i)), float(s))
+                        for i, s in zip(ids, scores, strict=True)])
+        return out
+
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray | None = None) -> None:
+        """Tokenize ``chunks`` (in worker processes for many) into a new BM25 index.
+
+        The statistics (idf, average length) are the corpus's, so chunks are added to an
+        empty backend only; the writer rebuilds the index from every chunk on each update.
+
+        Raises:
+            QAError: When the backend already holds an index.
+        """
+        if self._index is not None:
+            raise QAError("the local BM25 index is rebuilt from all chunks; add to a new one")
+        parallel = len(chunks) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1
+        builder = BM25Builder(self.config)
+        with bar(total=len(chunks), desc="分词 tokens", unit="段",
+                 enabled=self._progress) as shown:
+            for counts in self.tokenizer.tokenize_batches(
+                (c.index_text() for c in chunks), batch_size=_TOKENIZE_BATCH,
+                processes=None if parallel else 1, reduce=encode_tokens,
+            ):
+                builder.add_counts(counts)
+                shown.update(len(counts.lengths))
+        self._index = builder.finish()
+
+    def remove(self, chunk_ids: Iterable[str]) -> None:
+        """Tombstone chunks: they are never returned (statistics stay until a rebuild)."""
+        space = self._rows()
+        rows = [space.row_of(c) for c in chunk_ids]
+        self._removed = np.union1d(self._removed, np.asarray(rows, dtype=np.int64))
+
+    def save(self, directory: Path) -> dict[str, Any]:
+        """Write the ``bm25_*`` files; the section records the variant and size."""
+        self.index.save(directory)
+        return {"backend": self.name, "variant": self.index.config.variant,
+                "chunks": self.index.n_docs}
+
+    def load(self, directory: Path, section: Mapping[str, Any]) -> None:
+        """Memory-map the ``bm25_*`` files.
+
+        Raises:
+            ValueError: For a missing, truncated or inconsistent file.
+        """
+        self._index = BM25Index.load(directory)
+        self.config = self._index.config

@@ -1,0 +1,64 @@
+"""The row space the local backends share: row ↔ chunk id, and filters as rows.
+
+The local BM25 and FAISS indexes and the chunk store are written in one row order (the
+chunk store's: documents in id order, each document's chunks in source order). This is
+an inside detail of those backends; nothing outside :mod:`qa.retrieval` sees a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from qa.retrieval.base import Filter
+
+
+class RowSpace(Protocol):
+    """What the local backends need from the chunk store.
+
+    That is :class:`qa.index.chunkstore.ChunkStore`.
+    """
+
+    def id_of(self, row: int) -> str:
+        """The chunk id at ``row``."""
+        ...
+
+    def row_of(self, chunk_id: str) -> int:
+        """The row of a chunk id."""
+        ...
+
+    def rows_of(self, docs: str | Sequence[str]) -> np.ndarray:
+        """The rows of some documents, ascending."""
+        ...
+
+    def column(self, name: str) -> np.ndarray:
+        """A per-row integer column (``date``: the chunk's date key, 0 when undated)."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+def filter_rows(space: RowSpace, where: Filter | None) -> np.ndarray | None:
+    """The rows ``where`` allows, ascending (``None``: every row)."""
+    if where is None:
+        return None
+    rows = None
+    if where.docs is not None:
+        rows = space.rows_of(list(where.docs))
+    if where.dated:
+        dates = space.column("date")
+        lo = where.since if where.since is not None else 1
+        hi = where.until if where.until is not None else 99999999
+        dated = np.flatnonzero((dates >= lo) & (dates <= hi))
+        rows = dated if rows is None else np.intersect1d(rows, dated)
+    return rows
+
+
+def without(rows: np.ndarray | None, removed: np.ndarray, n: int) -> np.ndarray | None:
+    """``rows`` (``None``: all ``n``) minus the tombstoned ``removed`` rows."""
+    if not len(removed):
+        return rows
+    every = np.arange(n, dtype=np.int64) if rows is None else rows
+    return np.setdiff1d(every, removed, assume_unique=True)

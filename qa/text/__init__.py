@@ -1,0 +1,1 @@
+"""Text: cleaning (paragraphs, headings, articles, dates) and chunking."""

@@ -1,0 +1,1 @@
+"""Tokens: jieba-rs segmentation, the tokenizer with its dictionary, English expansion."""
