@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answering.parts import split_question
-from qa.answering.span import Tagger
+from qa.answering.spanrules import Tagger
 
 WORDS = Tagger()
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.answering.span import Span, SpanFinder, Tagger, source_offsets
+from qa.answering.span import Span, SpanFinder
+from qa.answering.spanrules import Tagger, source_offsets
 from qa.config import AnswerConfig
 from qa.retrieval.base import Lexicon, SentenceStore
 from qa.text.chunk import chunk_sentences as chunk_sentences  # re-exported (old path)

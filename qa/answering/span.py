@@ -15,136 +15,42 @@ falls back to the sentence.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from .spanrules import (
+    _CLAUSE_END,
+    _DATE,
+    _GENERIC,
+    _HEAD_TAGS,
+    _ITEM_MARK,
+    _ITEM_SPLIT,
+    _JOINERS,
+    _LINKS,
+    _LIST_ASK,
+    _LIST_OPENERS,
+    _LIST_SEP,
+    _LIST_STOPS,
+    _NAME_TITLES,
+    _NOUN_TAGS,
+    _NUMBER,
+    _ORG_SUFFIX,
+    _PLACE_SUFFIX,
+    _QUOTED,
+    _RESPECTIVELY,
+    _STOP_TAGS,
+    _UNIT,
+    _WH,
+    _YEAR_ONLY,
+    Tagger,
+    _fold,
+    _org_types,
+    _preferred_units,
+    clauses,
+)
+
 
 # Units a figure is counted in; longest first so 亿美元 wins over 亿.
-_UNITS = sorted(
-    (
-        "%", "％", "‰", "个百分点", "百分点", "亿美元", "万美元", "美元", "亿元", "万元",
-        "千元", "元",
-        "万亿", "千亿", "百亿", "亿", "万", "千", "个", "家", "项", "人次", "万人次", "万人", "人",
-        "名", "位", "户", "万户", "吨", "万吨", "公斤", "千克", "公里", "千米", "米", "平方公里",
-        "平方米", "万平方米", "亩", "万亩", "公顷", "千升", "升", "倍", "场", "条", "台", "万台",
-        "套", "辆", "万辆", "艘", "架", "架次", "座", "所", "张", "件", "万件", "批", "期", "类",
-        "种", "大", "款", "GW", "MW", "GWh", "kW", "千瓦", "万千瓦", "兆瓦", "吉瓦", "千瓦时",
-        "度", "P", "PFLOPS", "EFLOPS", "TEU", "标准箱", "万标准箱", "年", "天", "小时", "周",
-        "个月", "届", "次", "首", "部", "支", "颗", "片", "项次", "强", "星", "级",
-    ),
-    key=len,
-    reverse=True,
-)
-_UNIT = "|".join(re.escape(u) for u in _UNITS)
-_ARABIC = r"\d+(?:[.,]\d+)*"
-_CN_NUM = r"[零一二两三四五六七八九十百千万]+"
-_NUMBER = re.compile(
-    rf"(?:{_ARABIC}|{_CN_NUM})(?:\s*(?:[-~—–至到])\s*(?:{_ARABIC}|{_CN_NUM}))?\s*(?:余|多)?"
-    rf"\s*(?:{_UNIT})"
-    rf"|{_ARABIC}(?![\d.])"
-    r"|[百千万]亿级"
-)
-# A four-digit year is a date, not a figure ("2025年" answers 哪年, not 多少).
-_YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}\s*年?$")
-_DATE = re.compile(
-    r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?"
-    r"|(?:19|20)\d{2}\s*[-—–至到]\s*(?:19|20)\d{2}\s*年?"
-    r"|(?:19|20)\d{2}\s*年(?:底|末|初|前|上半年|下半年|年底|年末)?"
-    r"|\d{1,2}\s*月\s*\d{1,2}\s*日"
-    r"|(?:19|20)\d{2}[.\-/]\d{1,2}(?:[.\-/]\d{1,2})?"
-    r"|[“\"]?十[一二三四五六七八九]?五[”\"]?(?:期间|末|初)"
-)
-_PLACE_SUFFIX = re.compile(
-    r"(新区|片区|功能区|区|市|县|镇|街道|园区|产业园|工业园|科技园|生态园|基地|开发区|自贸区|"
-    r"示范区|试验区|保税区|港|湾|岛|省)$"
-)
-# Marks that end a clause: the subject of a figure is looked for inside its own clause.
-_CLAUSE_END = re.compile(r"[，,；;。！？!?：:\n\t]")
-_LIST_SEP = "、"
-_ITEM_MARK = re.compile("、")
-# Wordings that ask for several things: the whole enumeration answers them.
-_LIST_ASK = re.compile(r"哪些|哪几|分别|包括|有哪|都有|which \w+s\b|what are", re.I)
-_RESPECTIVELY = re.compile(r"分别(?:为|是|达到|达|增长|提高到|提升至|占|突破|超过)?")
-_ITEM_SPLIT = re.compile(r"[、和及与]")
-# Words that open an enumeration: the items start after the last of them.
-_LIST_OPENERS = frozenset(
-    "包括 包含 涵盖 囊括 主要是 分别是 分别为 即 有 为 是 如 发展 布局 聚焦 培育 打造 "
-    "建设 推进 实施 "
-    "围绕 突破 引进 壮大 提升 形成 重点 覆盖 涉及 集聚 拥有 落地 瞄准 做强 做优 做大 建成 "
-    "开展 推动 加快".split()
-)
-_LIST_STOPS = frozenset("等 等等 以及其他 之类".split())
-# Tags that end an item run (verbs, prepositions, particles, conjunctions other than 和/及/与).
-_STOP_TAGS = ("v", "p", "u", "d", "r", "y", "e", "o")
-_JOINERS = frozenset("和 及 与 以及 、".split())
-_QUOTED = re.compile(r"[“《「\"]([^”》」\"\n]{2,30})[”》」\"]")
-_ORG_SUFFIX = re.compile(r"(大学|学院|公司|集团|研究院|研究所|实验室|银行|医院|协会|商会|中心)$")
-_NAME_TITLES = re.compile(
-    r"(?:记者|通讯员|市长|副市长|局长|副局长|主任|书记|副书记|董事长|总经理|院长|校长|负责人|"
-    r"区长|主席|部长|处长|总裁|常委|委员|主任委员|理事长|秘书长|经理|会长|厅长|组长)$"
-)
-
-
-# The question word whose neighbours say what is asked.
-_WH = re.compile(
-    r"多少|几[个家项年条类大种所座批次届倍]?|哪[个些里儿一几年]?|什么|谁|何[时处地]|是否"
-)
-_NOUN_TAGS = ("n", "vn", "j", "eng", "l", "i")
-# Words beside a question word that do not say what is asked.
-_GENERIC = frozenset(
-    "目标 达到 要 是 有 多少 规模 计划 预计 力争 实现 什么 哪个 哪些 主要 重点 情况 方面 数量 总数 "
-    "一共 共有 分别 以上 左右 年 到 至 为 在 将 能 可 新增 累计 全市 青岛 青岛市 产业 "
-    "比例 比重 占比 增速 增幅 排名 位次 名次 水平 总量 数目".split()
-)
-_HEAD_TAGS = frozenset(("n", "nz", "nt", "ns", "nr", "j", "eng"))
-_LINKS = frozenset("是 为 有 达到 达 要 将 能 的".split())
-# Units that answer a question by its wording: 占比 → a share, 总值 → an amount of money.
-_UNIT_HINTS = (
-    (re.compile(r"比重|比例|占比|百分|增速|增长|提高|下降|率"), ("%", "％", "个百分点", "百分点")),
-    (re.compile(r"总值|总额|产值|规模|收入|营收|投资|金额|增加值|资金|基金|销售额|利润|gdp|生产总值"),
-     ("亿元", "万元", "亿美元", "万美元", "亿", "万亿", "元")),
-    (re.compile(r"多少钱|花多少|投多少|投入|资金"), ("亿元", "万元", "亿", "元")),
-    (re.compile(r"企业|公司|家"), ("家",)),
-    (re.compile(r"面积"), ("平方米", "平方公里", "亩", "公顷", "万平方米", "万亩")),
-)
-
-
-_ORG_TYPES = (
-    (re.compile(r"大学|高校|university", re.I), ("大学",)),
-    (re.compile(r"学院|college|school", re.I), ("学院",)),
-    (re.compile(r"公司|企业|集团|company|firm|enterprise|group", re.I), ("公司", "集团")),
-    (re.compile(r"研究院|研究所|institute", re.I), ("研究院", "研究所")),
-    (re.compile(r"银行|bank", re.I), ("银行",)),
-    (re.compile(r"平台|platform", re.I), ("平台",)),
-    (re.compile(r"中心|cent(?:er|re)", re.I), ("中心",)),
-    (re.compile(r"实验室|lab", re.I), ("实验室",)),
-)
-
-
-def _org_types(question: str) -> tuple[str, ...]:
-    """The endings of the kind of organisation asked for (大学 for 哪所大学 / which university)."""
-    for pattern, endings in _ORG_TYPES:
-        if pattern.search(question):
-            return endings
-    return ()
-
-
-def _preferred_units(question: str, unit: str | None) -> tuple[str, ...]:
-    """The units a figure answering ``question`` is likely to have (empty: no preference)."""
-    if unit:
-        return (unit,)
-    asked = re.search(r"(?:多少|几)\s*([^\s，。？?的]{1,3})", question)
-    if asked:
-        for u in _UNITS:
-            if asked.group(1).startswith(u) and u not in ("年",):
-                return (u,)
-    for pattern, units in _UNIT_HINTS:
-        if pattern.search(question):
-            return units
-    return ()
-
-
 @dataclass(frozen=True)
 class Span:
     """A short answer inside a passage.
@@ -161,63 +67,6 @@ class Span:
     end: int
     kind: str
     score: float
-
-
-class Tagger:
-    """jieba part-of-speech tags (jieba-rs), with the index's dictionary words added.
-
-    Args:
-        terms: Dictionary entries ``WORD [FREQ] [POS]`` (the tokenizer's terms).
-    """
-
-    def __init__(self, terms: Iterable[str] = ()) -> None:
-        self._terms = tuple(terms)
-        self._jieba: Any = None
-        self._lock = threading.Lock()
-
-    def _ready(self) -> Any:  # noqa: ANN401 - rjieba ships no type information
-        if self._jieba is None:
-            with self._lock:
-                if self._jieba is None:
-                    import rjieba
-
-                    jieba = rjieba.Jieba()
-                    for entry in self._terms:
-                        parts = entry.split()
-                        if not parts:
-                            continue
-                        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
-                        tag = parts[-1] if len(parts) > 1 and not parts[-1].isdigit() else None
-                        # A domain term without a tag is a name of something (nz).
-                        jieba.add_word(parts[0], freq, tag or "nz")
-                    self._jieba = jieba
-        return self._jieba
-
-    def tag(self, text: str) -> list[tuple[int, int, str, str]]:
-        """``(start, end, word, tag)`` of every word of ``text``."""
-        out = []
-        pos = 0
-        for word, flag in self._ready().tag(text, True):
-            out.append((pos, pos + len(word), word, flag or "nz"))
-            pos += len(word)
-        return out
-
-
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", text).lower()
-
-
-def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """The clauses of ``text[start:end]``, cut after ``，；。：`` and line breaks."""
-    out = []
-    lo = start
-    for m in _CLAUSE_END.finditer(text, start, end):
-        if m.end() > lo:
-            out.append((lo, m.end()))
-        lo = m.end()
-    if lo < end:
-        out.append((lo, end))
-    return [(a, b) for a, b in out if text[a:b].strip()]
 
 
 class SpanFinder:
@@ -664,41 +513,3 @@ class SpanFinder:
         scored = [(self._overlap(weights, text[x:y]), -(y - x), x, y) for x, y in items]
         best = max(scored)
         return (best[2], best[3]) if best[0] > 0 else (a, b)
-
-
-def source_offsets(
-    chunk_text: str, source: str, chunk_start: int, a: int, b: int
-) -> tuple[int, int]:
-    """Map ``chunk_text[a:b]`` to offsets in ``source``, where the chunk begins at ``chunk_start``.
-
-    A chunk's text equals its source slice once whitespace is removed from both (repaired
-    page breaks drop line breaks), so the n-th non-space character of the chunk is the n-th
-    non-space character of the slice.
-
-    Raises:
-        ValueError: When the source does not hold the chunk (an index out of step with it).
-    """
-    while a < b and chunk_text[a].isspace():
-        a += 1
-    while b > a and chunk_text[b - 1].isspace():
-        b -= 1
-    before = sum(1 for ch in chunk_text[:a] if not ch.isspace())
-    inside = sum(1 for ch in chunk_text[a:b] if not ch.isspace())
-    seen = 0
-    pos = chunk_start
-    n = len(source)
-    # Walk to the first non-space character after ``before`` of them.
-    while pos < n and (source[pos].isspace() or seen < before):
-        if not source[pos].isspace():
-            seen += 1
-        pos += 1
-    lo = pos
-    seen = 0
-    while pos < n and seen < inside:
-        if not source[pos].isspace():
-            seen += 1
-        pos += 1
-    hi = pos
-    if _fold(source[lo:hi]) != _fold(chunk_text[a:b]):
-        raise ValueError("the index's source text does not match its chunk offsets")
-    return lo, hi
