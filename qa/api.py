@@ -19,7 +19,7 @@ import numpy as np
 from qa.answering.answer import ABSTAIN_TEXT, Answerer, load_places
 from qa.answering.parts import combine, split_question
 from qa.config import AnswerConfig, FusionConfig, QuerySettings, Settings
-from qa.errors import QAError, QuestionError
+from qa.errors import QAError
 from qa.index.chunkstore import ChunkStore
 from qa.index.commit import is_vacant
 from qa.index.lifecycle import (
@@ -33,24 +33,17 @@ from qa.index.lifecycle import (
 from qa.index.loader import check_encoder, open_parts
 from qa.index.plan import sentence_table
 from qa.index.records import DocRecord, UpdateReport
-from qa.index.store import (
-    Manifest,
-    index_error,
-    source_path,
-)
+from qa.index.sources import Sources
+from qa.index.store import Manifest
 from qa.retrieval.base import Filter, Lexicon, Query, Retriever, ScoredId, SentenceStore
-from qa.retrieval.dense import DenseIndex, Encoder, make_encoder
+from qa.retrieval.dense import DenseIndex
+from qa.retrieval.encoders import Encoder, make_encoder
 from qa.retrieval.hybrid import Fuser, HybridRetriever
-from qa.retrieval.rows import filter_rows
+from qa.retrieval.rows import checked_filter
 from qa.tokens.tokenize import Tokenizer, curated_terms
-from qa.types import Answer, Hit, date_key
-from qa.validate import ArgumentError, check_query
+from qa.types import Answer, Hit
+from qa.validate import ArgumentError, check_query, check_question
 
-MAX_QUESTION_CHARS = 2000
-# Source texts kept in memory for span offsets (a policy document is tens of KB).
-_SOURCE_MEMO = 64
-# Chunks of a document read to find what its article says elsewhere (a bound for huge files).
-_ARTICLE_ROWS = 2000
 # Re-exported: the lifecycle functions moved to qa.index.lifecycle; `from qa.api import …` keeps
 # working for the tests and the CLI.
 __all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_encoder",
@@ -58,30 +51,8 @@ __all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_encoder"
            "sentence_table", "sync_corpus"]
 
 
-def check_question(question: str) -> str:
-    """Validate a question at the boundary.
-
-    Raises:
-        QuestionError: For an empty question or one over 2,000 characters.
-    """
-    if not isinstance(question, str) or not question.strip():
-        raise QuestionError("问题为空 (the question is empty): type a question.")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"问题过长 (question too long): {len(question)} characters, at most "
-            f"{MAX_QUESTION_CHARS}. Ask a shorter question."
-        )
-    return question.strip()
-
-
 def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
-
-
-def _iso(key: int) -> str:
-    """A date key (``YYYYMMDD``) as ``YYYY-MM-DD``."""
-    key = int(key)
-    return f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}"
 
 
 class QA:
@@ -142,6 +113,7 @@ class QA:
             "bm25": lexical, "dense": semantic, "hybrid": HybridRetriever(lexical, semantic, fuser),
         }
         self.lexicon = lexicon
+        self._sources = Sources(directory, self.data, chunks, tokenizer.fold)
         self._answerer = Answerer(
             self.settings.answer,
             lambda text: tokenizer.tokenize_query(expand(text)),
@@ -152,11 +124,9 @@ class QA:
             fold=tokenizer.fold,
             source=self.source_text,
             terms=tokenizer.terms,
-            in_article=self._in_article,
+            in_article=self._sources.in_article,
         )
-        self._sources: dict[str, str] = {}
         self.records = {r.doc: r for r in records}
-        self._dates = chunks.column("date")
 
     # ----------------------------------------------------------------- build / load
     @classmethod
@@ -261,60 +231,9 @@ class QA:
         Raises:
             IndexUnusableError: When the index has no readable copy of it.
         """
-        text = self._sources.get(doc)
-        if text is None:
-            path = source_path(self.data, doc)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise index_error(self.directory, f"{path} is unreadable ({exc})") from exc
-            if len(self._sources) >= _SOURCE_MEMO:
-                self._sources.clear()
-            self._sources[doc] = text
-        return text
-
-    def _in_article(self, hit: Hit, term: str) -> bool:
-        """Whether the article of ``hit`` mentions ``term`` (folded, whitespace removed).
-
-        The article is the hit's document's chunks under the same title.
-        """
-        for row in self.chunks.rows_of(hit.doc)[:_ARTICLE_ROWS]:
-            chunk = self.chunks[int(row)]
-            if chunk.title == hit.title and term in "".join(
-                    self.tokenizer.fold(chunk.index_text()).split()):
-                return True
-        return False
+        return self._sources.text(doc)
 
     # ----------------------------------------------------------------- search / ask
-    def _filter(
-        self, doc: Sequence[str] | None, since: str | None = None, until: str | None = None
-    ) -> Filter | None:
-        """The filter for these arguments (``None``: everything), checked to match something.
-
-        Raises:
-            ArgumentError: For an unknown document id, or filters that leave no passage.
-        """
-        if doc is None and not since and not until:
-            return None
-        where = Filter(tuple(doc) if doc is not None else None,
-                       date_key(since) if since else None,
-                       date_key(until, upper=True) if until else None)
-        try:
-            rows = filter_rows(self.chunks, where)
-        except ValueError as exc:  # an unknown document id, named by the chunk store
-            raise ArgumentError(str(exc)) from exc
-        if rows is not None and len(rows) == 0:
-            known = self._dates[self._dates > 0]
-            span = (f"dated passages run from {_iso(known.min())} to {_iso(known.max())}"
-                    if len(known) else "no passage has a date")
-            wanted = [f"documents {', '.join(doc)}" if doc else ""]
-            wanted += [f"dated from {since}" if since else "", f"until {until}" if until else ""]
-            raise ArgumentError(
-                f"没有符合条件的段落 (no passage matches: {' '.join(w for w in wanted if w)}; "
-                f"{span})."
-            )
-        return where
-
     def undated_excluded(
         self, doc: str | Iterable[str] | None = None, since: str | None = None,
         until: str | None = None,
@@ -375,7 +294,7 @@ class QA:
                 )
         queries = [Query(q, None if vectors is None else vectors[i])
                    for i, q in enumerate(questions)]
-        where = self._filter(args.doc, args.since, args.until)
+        where = checked_filter(self.chunks, args.doc, args.since, args.until)
         ranked = self._modes[args.mode].search(queries, args.k, where)
         return [[self._hit(found, rank) for rank, found in enumerate(result, start=1)]
                 for result in ranked]
@@ -424,7 +343,7 @@ class QA:
         """
         args = check_query(k, mode, doc, since, until)
         question = check_question(question)
-        where = self._filter(args.doc, args.since, args.until)
+        where = checked_filter(self.chunks, args.doc, args.since, args.until)
         parts = split_question(self.tokenizer.fold(question), self._answerer.words)
         if len(parts) > 1:
             answers = [self._ask_one(p, args.k, args.mode, where) for p in parts]

@@ -25,7 +25,7 @@ from qa.types import Answer, Hit
 
 if TYPE_CHECKING:
     from qa.api import QA
-from qa.validate import MAX_K, ArgumentError, check_k
+from qa.validate import MAX_K, MODES, ArgumentError, check_k
 
 EXIT_USER_ERROR = 2
 EXIT_SKIPPED = 1
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="corpus to build the default index from on first use")
         cmd.add_argument("--k", type=int, default=5,
                          help=f"number of passages, 1 to {MAX_K} (default: 5)")
-        cmd.add_argument("--mode", default="hybrid", choices=("hybrid", "bm25", "dense"))
+        cmd.add_argument("--mode", default="hybrid", choices=MODES)
         cmd.add_argument("--doc", action="append", help="only this document id (repeatable)")
         cmd.add_argument("--since", default=None, metavar="DATE",
                          help="only passages dated on or after DATE (2025-01-15, 2025-01, 2025)")

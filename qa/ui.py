@@ -1,13 +1,8 @@
 """Web chat UI: ``qa serve`` starts a Gradio app over one loaded :class:`~qa.QA`.
 
-The module holds no retrieval logic. Pure functions turn an
-:class:`~qa.types.Answer` into the HTML of a chat message (testable without a
-server); :func:`build_app` wires them to Gradio components; :func:`serve` and
-:func:`cli` start the server.
-
-Every piece of user or passage text goes through :func:`escape_text` before any
-tag of ours is added, and each message is a single HTML block without blank
-lines, so neither HTML nor Markdown inside a passage can change the page.
+The module holds no retrieval logic. :mod:`qa.render` turns an
+:class:`~qa.types.Answer` into the HTML of a chat message; :func:`build_app` wires
+it to Gradio components; :func:`serve` and :func:`cli` start the server.
 
 Example:
     >>> from qa import QA
@@ -18,35 +13,29 @@ Example:
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from qa.answering.answer import ABSTAIN_TEXT
 from qa.errors import QAError
-from qa.types import Answer, Hit
-from qa.validate import ArgumentError
+from qa.render import render_answer, render_error, render_question
+from qa.types import Answer
+from qa.validate import MODES, ArgumentError
 
 if TYPE_CHECKING:
     import gradio as gr
 
-__all__ = ["ABSTAIN_TEXT", "build_app", "cli", "render_answer", "respond", "serve"]
+__all__ = ["build_app", "cli", "respond", "serve"]
 EXAMPLES = (
     "哪个区布局磁存储芯片？",
     "Which district hosts magnetic storage chips?",
     "青島的新型顯示技術佈局在哪些區？",
     "海洋领域大模型布局在哪些区？",
 )
-MODES = (("混合 Hybrid", "hybrid"), ("关键词 BM25", "bm25"), ("向量 Dense", "dense"))
+_MODE_LABELS = {"hybrid": "混合 Hybrid", "bm25": "关键词 BM25", "dense": "向量 Dense"}
+MODE_CHOICES = tuple((_MODE_LABELS[m], m) for m in MODES)
 CONCURRENCY = 2  # two cores: more parallel requests only queue inside the encoder lock
 QUEUE_SIZE = 64
-SHOWN_QUESTION_CHARS = 300
-# Characters Markdown (or Gradio's LaTeX pass) would act on, as numeric entities.
-_MARKDOWN = {c: f"&#{ord(c)};" for c in "\\`*_[]{}()#+-!|~$:"}
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
-_TABLE = str.maketrans({**_HTML, **_MARKDOWN})
-
 # Bring the latest question to the top of the chat (Gradio's autoscroll is off),
 # so a long reply is read from its answer rather than from its last source.
 # On submit, wait for the new question to appear; after the reply, just scroll.
@@ -97,12 +86,6 @@ CSS = """
     overflow: visible !important}
 }
 """
-# Block markup some sources carry as text (003 has <p> tags, and tabs): dropped for display
-# only (inline tags such as <b> stay visible, escaped);
-# offsets and citations still index the source exactly.
-_SOURCE_TAGS = re.compile(r"</?(?:p|br|div)\b[^<>]{0,200}>", re.I)
-
-
 class Asker(Protocol):
     """What the UI needs from :class:`qa.QA` (a fake stands in for it in tests)."""
 
@@ -116,115 +99,6 @@ class Asker(Protocol):
     def documents(self) -> list[dict[str, object]]:
         """The indexed documents: dicts with ``doc``, ``title``, ``date`` and ``path``."""
         ...
-
-
-# ------------------------------------------------------------------ rendering
-def display_text(text: str) -> str:
-    """Passage text as shown: HTML tags left in the source removed, tabs as spaces."""
-    return _SOURCE_TAGS.sub(" ", text).replace("\t", " ")
-
-
-def escape_text(text: str) -> str:
-    """Escape ``text`` for HTML and Markdown; line breaks become ``<br>``.
-
-    Blank lines would end the HTML block a message is rendered as, so runs of
-    line breaks collapse into one ``<br>``.
-    """
-    escaped = text.translate(_TABLE).replace("\t", " ")
-    return re.sub(r"\s*(?:\r\n|\r|\n)\s*", "<br>", escaped)
-
-
-def render_passage(hit: Hit) -> str:
-    """The passage, escaped, with the answer sentence (``hit.highlight``) in ``<mark>``.
-
-    The short answer inside it (``hit.span``) is in ``<mark class="qa-span">``.
-    """
-    text = hit.text
-    if hit.highlight is None:
-        return escape_text(display_text(text).strip())
-    a, b = hit.highlight
-    a, b = max(0, min(a, len(text))), max(0, min(b, len(text)))
-    def shown(piece: str) -> str:
-        return escape_text(display_text(piece))
-
-    inner = shown(text[a:b])
-    if hit.span and a <= hit.span[0] < hit.span[1] <= b:
-        x, y = hit.span
-        inner = (shown(text[a:x]) + f'<mark class="qa-span">{shown(text[x:y])}</mark>'
-                 + shown(text[y:b]))
-    body = shown(text[:a]) + f"<mark>{inner}</mark>" + shown(text[b:])
-    return re.sub(r"^(?:<br>)+|(?:<br>)+$", "", body)
-
-
-def citation_line(number: int, hit: Hit) -> str:
-    """``[n] 标题 › 章节 — 文件名，第 a–b 行``, escaped."""
-    return f"<b>[{number}]</b> {escape_text(hit.citation())}"
-
-
-def render_source(number: int, hit: Hit, open_: bool) -> str:
-    """One source as a collapsible block: the citation line, then the passage."""
-    return (
-        f'<details class="qa-source"{" open" if open_ else ""}>'
-        f'<summary class="qa-cite">{citation_line(number, hit)}</summary>'
-        f'<div class="qa-passage">{render_passage(hit)}</div></details>'
-    )
-
-
-def render_answer(answer: Answer) -> str:
-    """The chat reply: the answer with ``[1]``, or the abstention, then the sources.
-
-    The first source is open; the others fold so a reply stays readable. When
-    the answer abstains, the closest passages are listed as such, not as support.
-    """
-    hits = answer.citations
-    if answer.abstained:
-        # The very words the CLI prints (qa.answering.answer.ABSTAIN_TEXT), so both read the same.
-        head = f'<div class="qa-abstain"><b>{escape_text(ABSTAIN_TEXT)}</b></div>'
-        label = "最接近的段落 Closest passages"
-        if answer.reason:
-            head += f'<div class="qa-muted">原因 why：{escape_text(answer.reason)}</div>'
-    else:
-        head = "".join(_render_part(answer, p, i) for i, p in enumerate(answer.parts, 1)) \
-            if answer.parts else _render_part(answer, answer, 0)
-        label = "出处 Sources" + (
-            '<span class="qa-muted">（[1] 含答案 holds the answer；其余为相关段落 related）</span>'
-            if len(hits) > 1 else ""
-        )
-    sources = "".join(render_source(i, h, i == 1) for i, h in enumerate(hits, start=1))
-    tail = f'<div class="qa-sources-label">{label}</div>{sources}' if hits else ""
-    return f'<div class="qa-reply">{head}{tail}</div>'
-
-
-def _render_part(answer: Answer, part: Answer, number: int) -> str:
-    """The short answer in bold, then its sentence, with the citation number (``[n]``)."""
-    lead = f"({number}) " if number else ""
-    if part.abstained:
-        return (f'<p class="qa-answer">{lead}<b>未在语料中找到依据</b> '
-                f"（{escape_text(part.question)}）</p>")
-    n = 1
-    if part.citations:
-        first = part.citations[0]
-        n = next((i for i, h in enumerate(answer.citations, 1)
-                  if (h.chunk_id, h.start) == (first.chunk_id, first.start)), 1)
-    ref = f'<span class="qa-ref">[{n}]</span>' if answer.citations else ""
-    span = f'<p class="qa-answer">{lead}<b>答：</b><span class="qa-short">' \
-           f"{escape_text(part.span or part.text)}</span>{ref}</p>"
-    if part.span and " ".join(part.span.split()) != " ".join(part.text.split()):
-        span += f'<p class="qa-sentence">依据：{escape_text(part.text)}{ref}</p>'
-    return span
-
-
-def render_question(question: str) -> str:
-    """The user's message as shown: escaped, and shortened when pasted in bulk."""
-    shown = question.strip()
-    if len(shown) > SHOWN_QUESTION_CHARS:
-        shown = f"{shown[:SHOWN_QUESTION_CHARS]}…（共 {len(question)} 字，仅显示开头 truncated）"
-    return f"<div>{escape_text(shown) or '<i>（空 empty）</i>'}</div>"
-
-
-def render_error(message: str) -> str:
-    """A message the user can act on (empty or over-long question, bad filter)."""
-    return f'<div class="qa-reply qa-error">⚠ {escape_text(message)}</div>'
 
 
 def respond(
@@ -305,7 +179,7 @@ def build_app(qa: Asker) -> gr.Blocks:
                 )
             with gr.Column(scale=1, min_width=260):
                 k = gr.Slider(1, 10, value=5, step=1, label="段落数 Passages (k)")
-                mode = gr.Radio(MODES, value="hybrid", label="检索方式 Retrieval mode")
+                mode = gr.Radio(MODE_CHOICES, value="hybrid", label="检索方式 Retrieval mode")
                 doc = gr.Dropdown(
                     choices, value=[], multiselect=True, label="限定文件 Documents",
                     info="留空即检索全部文件 (empty = all documents)",

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from qa.errors import QAError
+from qa.errors import QAError, QuestionError
 
 MODES = ("hybrid", "bm25", "dense")
 MAX_K = 100  # passages per question; more is a dump of the index, not an answer
@@ -138,3 +138,22 @@ def _key(date: str, upper: bool = False) -> int:
     month = parts[1] if len(parts) > 1 else (12 if upper else 1)
     day = parts[2] if len(parts) > 2 else (calendar.monthrange(year, month)[1] if upper else 1)
     return year * 10000 + month * 100 + day
+
+
+MAX_QUESTION_CHARS = 2000
+
+
+def check_question(question: str) -> str:
+    """Validate a question at the boundary.
+
+    Raises:
+        QuestionError: For an empty question or one over 2,000 characters.
+    """
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("问题为空 (the question is empty): type a question.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"问题过长 (question too long): {len(question)} characters, at most "
+            f"{MAX_QUESTION_CHARS}. Ask a shorter question."
+        )
+    return question.strip()

@@ -313,20 +313,21 @@ def test_repeat_dropping_equals_comparing_every_pair() -> None:
     """Near repeats found with the size shortcut are exactly those of the plain pairwise test."""
     import random
 
-    from qa.text.clean import _DEDUP_MIN_CHARS, _NEAR_DUPLICATE, _drop_repeats, _normalise, _Unit
+    from qa.text.repeats import DEDUP_MIN_CHARS, NEAR_DUPLICATE, drop_repeats, normalise
+    from qa.text.units import Unit
 
-    def every_pair(units: list[_Unit]) -> list[_Unit]:
+    def every_pair(units: list[Unit]) -> list[Unit]:
         seen: list[tuple[str, str, set[str]]] = []
         out = []
         for unit in units:
-            key = _normalise(unit.text)
+            key = normalise(unit.text)
             if unit.kind not in ("paragraph", "list", "table", "caption") or \
-                    len(key) < _DEDUP_MIN_CHARS:
+                    len(key) < DEDUP_MIN_CHARS:
                 out.append(unit)
                 continue
             grams = {key[i : i + 2] for i in range(len(key) - 1)}
             if any(key == k or (kind == unit.kind and
-                                len(grams & g) >= _NEAR_DUPLICATE * len(grams | g))
+                                len(grams & g) >= NEAR_DUPLICATE * len(grams | g))
                    for kind, k, g in seen):
                 continue
             seen.append((unit.kind, key, grams))
@@ -346,8 +347,8 @@ def test_repeat_dropping_equals_comparing_every_pair() -> None:
             text = text[:cut] + "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 4))) \
                 + text[cut:]
             kind = rnd.choice(["paragraph", "paragraph", "list", "heading"])
-            units.append(_Unit(kind, text, i, i + len(text)))
+            units.append(Unit(kind, text, i, i + len(text)))
         expected = every_pair(units)
-        assert _drop_repeats(units) == expected
+        assert drop_repeats(units) == expected
         dropped += len(units) - len(expected)
     assert dropped > 100  # the cases do contain near repeats

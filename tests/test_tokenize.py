@@ -248,7 +248,7 @@ def test_tokenize_batches_rejects_bad_arguments(tok: Tokenizer) -> None:
 
 
 def test_occurrences_match_str_count(seed_texts: list[str]) -> None:
-    from qa.tokens.tokenize import _enumeration_items, _occurrences
+    from qa.tokens.terms import _enumeration_items, _occurrences
 
     words = sorted({w for t in seed_texts for w in _enumeration_items(t)} | {"哈哈哈", "青岛市"})
     texts = [*seed_texts, "哈哈哈哈哈哈哈", "青岛市青岛市"]

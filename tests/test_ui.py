@@ -12,18 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from qa.types import Answer, Hit
-from qa.ui import (
-    ABSTAIN_TEXT,
+from qa.answering.answer import ABSTAIN_TEXT
+from qa.render import (
     SHOWN_QUESTION_CHARS,
     citation_line,
     escape_text,
-    parse_auth,
     render_answer,
     render_passage,
     render_question,
-    respond,
 )
+from qa.types import Answer, Hit
+from qa.ui import parse_auth, respond
 
 PASSAGE = "青岛在产业布局上统筹。磁存储芯片布局在西海岸新区，新型显示技术布局在崂山区。"
 SENTENCE = "磁存储芯片布局在西海岸新区"

@@ -22,7 +22,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.answering.span import Span, SpanFinder
+from qa.answering.constraints import Constraints
+from qa.answering.kinds import (
+    MARKUP,
+    MULTI_PART,
+    UNIT_Q,
+    YEAR,
+    cue_score,
+    fold,
+    question_kind,
+    skip_byline,
+    trim,
+    unit_class,
+)
+from qa.answering.span import SpanFinder
 from qa.answering.spanrules import Tagger, source_offsets
 from qa.config import AnswerConfig
 from qa.retrieval.base import Lexicon, SentenceStore
@@ -32,83 +45,14 @@ from qa.types import Answer, Hit
 
 ABSTAIN_TEXT = "未在语料中找到依据 (no answer found in the corpus)。以下是最接近的段落。"
 
-_NUMBER_Q = re.compile(
-    r"多少|几[个家项年条类大种]|几|比重|比例|占比|规模|目标|增长|达到|多大|数量|金额"
-    r"|how (many|much)|what (percentage|share|proportion|number|amount|target)|number of"
-    r"|how large|how big|what (?:\w+ ){0,3}(?:scale|size|target|value|output|revenue|capacity"
-    r"|investment|growth rate|rate|amount|total)\b",
-    re.I,
-)
-_PLACE_Q = re.compile(
-    r"哪个区|哪个市|哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])|哪些区"
-    r"|哪个园区|where|which (district|city|area|region|park|zone)",
-    re.I,
-)
-_DATE_Q = re.compile(
-    r"什么时候|何时|哪[一几]?年|哪天|几月|日期|when|which year|what year|what date", re.I
-)
-_NUMBER_A = re.compile(
-    r"\d+(\.\d+)?\s*(%|％|亿元|万元|亿|万|千亿|百亿|家|个|项|人|万人|吨|公里|千升|倍|元|场|条|年)"
-)
-_PLACE_A = re.compile(r"[\u4e00-\u9fff]{2,6}(新区|区|市|县|镇|园区|产业园|基地|开发区|园)")
-_DATE_A = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[—\-–]\d{4}")
-_PERSON_Q = re.compile(r"谁|哪位|哪名|什么人|姓名|who|which (reporter|official|person)",
-                       re.I)
-_LIST_Q = re.compile(r"哪些|哪几|分别是|包括什么|有哪|哪两|哪三|哪四|哪五|哪六|哪七|哪八"
-                     r"|which (ones|industries|segments|companies|sectors|areas|fields)|list", re.I)
-_NAME_Q = re.compile(r"叫什么|什么名字|名称是|称为什么|称作什么|叫做什么|命名为"
-                     r"|what is (?:it|this|the \w+(?: \w+){0,4}) called|what (?:is|was) the name",
-                     re.I)
-_NAME_A = re.compile(r"[“《「\"][^”》」\"]{2,20}[”》」\"]")
-_TITLE_Q = re.compile(r"什么职务|何职|什么职位|担任什么|任什么|什么头衔|what (position|post|title)"
-                      r"|which (position|post)", re.I)
-_ORG_Q = re.compile(
-    r"哪家(?!.*哪些)|哪所|哪个(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团|银行)"
-    r"|什么(?:企业|公司|机构|单位|平台|研究院|部门)"
-    r"|which (company|firm|university|institute|institution|organi[sz]ation|platform|agency|"
-    r"office|bureau|department|enterprise|group|bank|college|school|center|centre)\b",
-    re.I,
-)
-_ORG_A = re.compile(
-    r"[\u4e00-\u9fff]{2,12}(大学|学院|公司|集团|研究院|研究所|中心|实验室|平台|银行)"
-)
-_PERSON_A = re.compile(r"(记者|市长|局长|主任|书记|博士|董事长|总经理|负责人)"
-                       r"\s*[\u4e00-\u9fff]{2,3}"
-                       r"|[\u4e00-\u9fff]{2,3}(表示|介绍|说)")
-_MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\*\*")
-_TRAILING_MARKUP = re.compile(r"(?:</?[a-zA-Z][^>]*>|\*\*)$")
 _CLAUSE = re.compile(r"[，,：:、]")
-_YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
-_QUOTED = re.compile(r"[“《「\"]([^”》」\"]{2,12})[”》」\"]")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _QUESTION_WORDS = re.compile(
     r"什么|哪个|哪些|哪几|哪里|哪儿|多少|几个|如何|怎样|怎么|是否|分别|请问|吗|呢|？|\?|。|，"
 )
 
 
-def _bigrams(text: str) -> set[str]:
-    """Character bigrams of the Chinese runs in ``text``."""
-    runs = _HAN_RUN.findall(text)
-    return {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
-
-
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", text).lower()
-
-
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
-# Specific units a question may ask for ("多少万辆"); common ones (个, 家, 亿元) are left out
-# because documents count the same thing in several ways (32条 for 32个).
-_UNIT_Q = re.compile(
-    r"多少(亿美元|万美元|美元|人次|万标准箱|标准箱|万辆|万吨|千升|平方米|公里|万台|艘|架次)"
-)
-_MULTI_PART = re.compile(r"分别|各是|各为|各自|各有多少|respectively|and (what|how)", re.I)
-# Dictionary terms that name an organisation or a place, not a concept.
-_NAME = re.compile(
-    r"(集团|公司|银行|大学|研究院|港|示范区|新区|自贸区|开发区|园区|产业园|[区市县省])$"
-)
-_ANSWER_PATTERNS = {"number": _NUMBER_A, "place": _PLACE_A, "date": _DATE_A, "person": _PERSON_A,
-                    "title": _PERSON_A, "org": _ORG_A, "name": _NAME_A}
 # Question kinds whose answer must hold what is asked: a figure, a place, a date or a name.
 _STRICT_KINDS = ("number", "place", "date")
 _KIND_LABELS = {
@@ -120,24 +64,6 @@ _STRICT_NUMBER = re.compile(
     r"多少|几[个家项条类种所座批次届倍]|比重|比例|占比|百分之|how (many|much)|what percentage",
     re.I,
 )
-# Verbs of policy prose that pair with anything; never the subject a place is paired with.
-_POLICY_VERBS = frozenset(
-    "布局 发展 建设 推进 实施 打造 培育 支持 推动 加快 提升 重点 聚焦 引进 建成 形成 壮大".split()
-)
-# Words of scope, not places: 全市 is whichever city the passage is about.
-_SCOPES = frozenset("全市 全区 全省 全国 本市 本区 全县 市区 城区 区市 各区 各市".split())
-_PHASE = re.compile(r"[一二三四五六七八九]期")
-_DISTRICT = re.compile(r"(新区|区|县|市)$")
-_CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
-# Units a figure must be counted in when the question asks "多少<unit>"; 个 and its kin are
-# left out, since documents count the same things as 个, 项, 条 or 类.
-_UNIT_CLASSES = (
-    (re.compile(r"(?:多少|几)(?:名|位|人)"), ("名", "人", "位", "人次", "万人", "万人次")),
-    (re.compile(r"(?:多少|几)家"), ("家", "户", "所")),
-    (re.compile(r"多少(?:亿|万)?元|多少钱|多少(?:亿|万)美元"),
-     ("元", "亿", "万亿", "千亿", "百亿", "美元")),
-)
-_BYLINE = re.compile(r"\s*[□■]\s*[^。\n]{0,40}?(?:报道|\n|(?=本报))")
 
 
 @dataclass(frozen=True)
@@ -161,73 +87,15 @@ class Candidate:
         return float(sum(w * f for w, f in zip(weights, self.features, strict=True)))
 
 
-def question_kind(question: str) -> str:
-    """What ``question`` asks for, from its wording.
-
-    One of ``date``, ``place``, ``title``, ``name``, ``person``, ``org``, ``list``,
-    ``number`` or ``other``.
-    """
-    for kind, pattern in (
-        ("date", _DATE_Q), ("place", _PLACE_Q), ("title", _TITLE_Q), ("name", _NAME_Q),
-        ("person", _PERSON_Q),
-        ("org", _ORG_Q), ("list", _LIST_Q), ("number", _NUMBER_Q),
-    ):
-        if pattern.search(question):
-            return kind
-    return "other"
-
-
-def cue_score(kind: str, text: str, question: str = "") -> float:
-    """1 when ``text`` holds what a question of ``kind`` asks for, else 0.
-
-    A number or place already in the question does not count: the answer must add to it.
-    """
-    if kind == "list":
-        return 1.0 if text.count("、") >= 2 else 0.0
-    pattern = _ANSWER_PATTERNS.get(kind)
-    if pattern is None:
-        return 0.0
-    asked = _fold(question)
-    return 1.0 if any(_fold(m.group()) not in asked for m in pattern.finditer(text)) else 0.0
+def _bigrams(text: str) -> set[str]:
+    """Character bigrams of the Chinese runs in ``text``."""
+    runs = _HAN_RUN.findall(text)
+    return {run[i : i + 2] for run in runs for i in range(len(run) - 1)}
 
 
 def _strict(kind: str, question: str) -> bool:
     """Whether ``question`` surely asks for a value of ``kind`` (then one must be found)."""
     return kind != "number" or _STRICT_NUMBER.search(question) is not None
-
-
-def _unit_class(question: str) -> tuple[str, ...]:
-    """The units a figure must end in to answer ``question`` (empty: any)."""
-    for pattern, units in _UNIT_CLASSES:
-        if pattern.search(question):
-            return units
-    return ()
-
-
-def _skip_byline(text: str, start: int, end: int, question: str) -> int:
-    """Start after a leading reporter's byline (``□ 记者 … 报道``) unless the question asks it."""
-    if "记者" in question or "报道" in question or "reporter" in question.lower():
-        return start
-    m = _BYLINE.match(text, start, end)
-    return trim(text, m.end(), end)[0] if m and m.end() < end else start
-
-
-def trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Shrink a span to drop surrounding whitespace, list bullets and markup (``<p>``, ``**``)."""
-    while True:
-        before = (start, end)
-        while start < end and (text[start].isspace() or text[start] in "-●•·*\t"):
-            start += 1
-        while end > start and (text[end - 1].isspace() or text[end - 1] == "*"):
-            end -= 1
-        head = _MARKUP.match(text, start, end)
-        if head:
-            start = head.end()
-        tail = _TRAILING_MARKUP.search(text, start, end)
-        if tail:
-            end = tail.start()
-        if (start, end) == before:
-            return start, end
 
 
 class Answerer:
@@ -263,14 +131,13 @@ class Answerer:
         self._tokenize = tokenize
         self._idf = lexicon.idf
         self._sentences = sentences
-        self._places = tuple(places)
-        self._entities = frozenset(entities)
-        self._mentions = lexicon.mentions
         self._fold = fold
         self._source = source
         self._in_article = in_article
         self._tagger = Tagger(terms)
         self._spans = SpanFinder(tokenize, lexicon.idf, self._tagger, places)
+        self._checks = Constraints(config, tokenize, lexicon, self._spans, places, entities,
+                                   fold)
 
     def words(self, text: str) -> list[str]:
         """The words of ``text`` as jieba cuts them (with the index's dictionary)."""
@@ -282,40 +149,6 @@ class Answerer:
             return 0.0
         present = set(self._tokenize(text))
         return sum(w for t, w in weights.items() if t in present) / total
-
-    def unknown_anchor(self, question: str) -> str | None:
-        """A year, place or quoted name in the question that the corpus never mentions.
-
-        Such a question is about something else (烟台 instead of 青岛, 2030 when the
-        documents stop at 2027, the “十五五” plan when they cover the 十四五);
-        answering it from the nearest passage would mislead.
-        """
-        folded = self._fold(question)
-        for match in _YEAR.finditer(folded):
-            if self._idf(match.group()) == 0.0:
-                return match.group()
-        for place in self._places:
-            if place.lower() in folded and self._idf(place.lower()) == 0.0:
-                return place
-        for match in _QUOTED.finditer(folded):
-            if not self._mentions(_fold(match.group(1))):
-                return match.group(1)
-        return None
-
-    def anchors(self, question: str, tokens: Sequence[str]) -> tuple[list[str], list[str]]:
-        """What the answer's passage must mention: ``(years, names)``.
-
-        A figure for 2027 does not answer a question about 2025, and a passage that
-        does not name 海信集团, 上合示范区 or 青岛港 does not answer a question about
-        them. Years count in the passage's title and section too.
-        Names common to most passages (青岛) tell nothing apart and are left out.
-        """
-        years = list(dict.fromkeys(m.group() for m in _YEAR.finditer(question)))
-        names = [
-            t for t in dict.fromkeys(tokens)
-            if t in self._entities and _NAME.search(t) and self._idf(t) >= 1.0
-        ]
-        return years, names
 
     def candidates(
         self, question: str, hits: Sequence[Hit], query_vector: np.ndarray
@@ -398,7 +231,7 @@ class Answerer:
         ):
             return self._abstain(question, hits, 0.0, "问题与语料无关 (the question shares no "
                                  "specific word with the corpus)")
-        unknown = self.unknown_anchor(question)
+        unknown = self._checks.unknown_anchor(question)
         if unknown:
             return self._abstain(question, hits, 0.0,
                                  f"语料未提及“{unknown}” (the corpus never mentions {unknown})")
@@ -422,27 +255,27 @@ class Answerer:
         cfg = self.config
         folded = self._fold(question)
         kind = question_kind(folded)
-        unit = _UNIT_Q.search(folded)
+        unit = UNIT_Q.search(folded)
         hit = hits[best.citation]
         start, end = self._window(question, hit.text, best.start, best.end)
-        start = _skip_byline(hit.text, start, end, question)
+        start = skip_byline(hit.text, start, end, question)
         found = self._spans.find(folded, kind, hit.text, start, end,
-                                 unit.group(1) if unit else None, _unit_class(folded))
-        context = _fold(" ".join((hit.title, hit.section, hit.text)))
-        if _MULTI_PART.search(question):
+                                 unit.group(1) if unit else None, unit_class(folded))
+        context = fold(" ".join((hit.title, hit.section, hit.text)))
+        if MULTI_PART.search(question):
             # "A 和 B 分别…": each part may come from another passage, so any cited one counts.
-            context = _fold(" ".join(f"{h.title} {h.section} {h.text}" for h in hits))
-        years, names = self.anchors(folded, self._tokenize(question))
+            context = fold(" ".join(f"{h.title} {h.section} {h.text}" for h in hits))
+        years, names = self._checks.anchors(folded, self._tokenize(question))
         if kind not in ("number", "list"):
             # Who held which post, what was held when: a dated article answers for its year.
             context += " " + (hit.date or "")
         missing = [a for a in (*years, *names) if a not in context]
-        if self._in_article is not None and not _YEAR.search(hit.text[start:end]):
+        if self._in_article is not None and not YEAR.search(hit.text[start:end]):
             # A news item on 2024's results names the year once, at its head, in another
             # passage of the same article; a sentence naming a year of its own (到2027年…)
             # speaks of that year, not the one asked.
             missing = [a for a in missing if not (a in years and self._in_article(hit, a))]
-        if unit and unit.group(1) not in _fold(hit.text[best.start : best.end]):
+        if unit and unit.group(1) not in fold(hit.text[best.start : best.end]):
             # asked in 万辆 or 人次: an answer without one is no answer
             missing.append(unit.group(1))
         if missing:
@@ -457,7 +290,7 @@ class Answerer:
             label = _KIND_LABELS[kind]
             return self._abstain(question, hits, 0.0,
                                  f"所引段落没有{label[0]} (the passage gives no {label[1]})")
-        problem = self._unsupported(question, hit, start, end, found)
+        problem = self._checks.unsupported(question, hit, start, end, found)
         if problem:
             return self._abstain(question, hits, 0.0, problem)
         if found is not None:
@@ -466,143 +299,12 @@ class Answerer:
         else:
             a, b = start, end
         a, b = trim(hit.text, a, b)
-        text = _MARKUP.sub("", hit.text[start:end]).strip()
+        text = MARKUP.sub("", hit.text[start:end]).strip()
         cited = replace(hit, highlight=(start, end), span=(a, b))
         others = [h for i, h in enumerate(hits) if i != best.citation]
         span, s_lo, s_hi = self._verbatim(hit, a, b)
         return Answer(question, text, (cited, *others), False, round(confidence, 4), start, end,
                       span=span, span_start=s_lo, span_end=s_hi)
-
-    def _focus_cover(self, question: str, hit: Hit, start: int, end: int) -> float:
-        """Share (idf-weighted) of the words beside the wh-word found in the sentence or headings.
-
-        Those words name what is asked (研发投入 in 海尔2024年研发投入是多少); a sentence
-        that does not hold them answers another question, whatever else it shares.
-        """
-        focus = self._spans.focus_tokens(self._fold(question))
-        if not focus:
-            return 1.0
-        place = _fold(" ".join((hit.title, hit.section, hit.text[start:end])))
-        head = self._spans.head_noun(self._fold(question)) if self.config.need_head else ""
-        if head and head not in place:
-            # A word the corpus does not have as such (出口值) counts by its known parts.
-            parts = [t for t in self._tokenize(head) if len(t) >= 2 and t != head
-                     and self._idf(t) > 0]
-            known = self._idf(head) > 0
-            if (known or parts) and not any(t in place for t in parts):
-                return 0.0
-        total = sum(focus.values())
-        return sum(w for t, w in focus.items() if t in place) / total if total else 1.0
-
-    def _unsupported(
-        self, question: str, hit: Hit, start: int, end: int, found: Span | None
-    ) -> str:
-        """What the question constrains that the answer sentence does not satisfy ("" if none).
-
-        * what is asked (the nouns beside the wh-word: 研发投入, 员工) must stand in the
-          sentence or its headings;
-        * a figure asked in people (多少名), companies (多少家) or money (多少亿元) must be
-          counted in them;
-        * a project phase (二期) must be the phase the sentence speaks of;
-        * a district the question names must stand in one clause with the question's
-          most specific word (磁存储芯片), or head the section: the corpus pairs them there.
-        """
-        folded = self._fold(question)
-        kind = question_kind(folded)
-        if kind in ("number", "date", "place") and \
-                self._focus_cover(question, hit, start, end) < self.config.min_focus:
-            return "所引段落未提及问题所问的指标 (the passage does not give what is asked)"
-        if found is not None and found.kind == "number":
-            unit = _unit_class(folded)
-            if unit and not any(hit.text[found.start : found.end].rstrip().endswith(u)
-                                for u in unit):
-                return "所引段落没有以问题所问单位计的数字 (no figure in the unit asked)"
-        sentence = self._sentence_of(hit.text, found.start if found else start)
-        for phase in dict.fromkeys(_PHASE.findall(folded)):
-            if phase not in _fold(sentence) or any(
-                p != phase for p in _PHASE.findall(_fold(self._clause_of(hit.text, found)))
-            ):
-                return f"所引段落未给出{phase}的数据 (the passage says nothing of {phase})"
-        if _MULTI_PART.search(folded):
-            return ""
-        return self._misplaced(folded, hit, sentence) or self._unpaired(folded, hit)
-
-    def _place_idf(self, place: str) -> float:
-        """How specific a place name is: its own idf, or its most specific part's."""
-        return max([self._idf(place), *(self._idf(t) for t in self._tokenize(place))])
-
-    def _named_places(self, folded: str) -> list[str]:
-        """Places the question names (districts, cities, new areas) that the corpus mentions."""
-        return [p for p in self._spans.places(folded)
-                if len(p) >= 2 and p not in _SCOPES and self._mentions(_fold(p))
-                and self._place_idf(p) > 0]
-
-    def _misplaced(self, folded: str, hit: Hit, sentence: str) -> str:
-        """A place the question names that neither the answer sentence nor its headings name.
-
-        A figure for the West Coast New Area does not answer a question about 浦东 because
-        浦东 is mentioned elsewhere in the passage. Places in most passages (the city the
-        whole corpus is about) say nothing and are skipped.
-        """
-        where = _fold(f"{hit.title} {hit.section} {sentence}")
-        asked = self._named_places(folded)
-        # A passage about one place (an article on 崂山区 that says 全区) speaks of it
-        # throughout; only where it names other places must the sentence name the one asked.
-        others = self._passage_places(hit.text) - set(asked)
-        for place in asked:
-            if self._place_idf(place) < self.config.min_place_idf:
-                continue
-            if place not in where and (others or place not in _fold(hit.text)):
-                return f"所引句子未提及“{place}” (the answer sentence is not about {place})"
-        return ""
-
-    def _unpaired(self, folded: str, hit: Hit) -> str:
-        """A district named in the question that the passage never pairs with its subject."""
-        tokens = [t for t in dict.fromkeys(self._tokenize(folded)) if self._idf(t) > 0]
-        places = [t for t in self._named_places(folded) if _DISTRICT.search(t) and len(t) >= 3
-                  and self._place_idf(t) >= self.config.min_place_idf]
-        if not places:
-            return ""
-        text = _fold(hit.text)
-        # The question's most specific word that the passage has (a word it lacks is left
-        # to the other checks), not a place, a year or a verb of policy prose (布局, 发展).
-        others = [t for t in tokens if not any(t in p or p in t for p in places)
-                  and not _YEAR.search(t) and len(t) >= 2 and t not in _POLICY_VERBS
-                  and t in text]
-        if not others:
-            return ""
-        subject = max(others, key=lambda t: (self._idf(t), len(t)))
-        heads = _fold(f"{hit.title} {hit.section}")
-        parts = [_fold(p) for p in _CLAUSE_SPLIT.split(hit.text)]
-        if len(self._passage_places(hit.text) - set(places)) < 2:
-            return ""  # a passage about one place pairs it with everything it says
-        for place in places:
-            if place in heads:
-                continue
-            if not any(place in p and subject in p for p in parts):
-                return (f"语料未把“{place}”与“{subject}”相关联 "
-                        f"(the passage does not pair {place} with {subject})")
-        return ""
-
-    def _passage_places(self, text: str) -> set[str]:
-        """The districts, cities and areas a passage names (specific ones only)."""
-        return {p for p in self._spans.places(text)
-                if _DISTRICT.search(p) and len(p) >= 3
-                and self._place_idf(p) >= self.config.min_place_idf}
-
-    @staticmethod
-    def _sentence_of(text: str, at: int) -> str:
-        for a, b in sentence_spans(text):
-            if a <= at < b:
-                return text[a:b]
-        return text
-
-    @staticmethod
-    def _clause_of(text: str, found: Span | None) -> str:
-        if found is None:
-            return ""
-        lo = max((m.end() for m in _CLAUSE_SPLIT.finditer(text, 0, found.start)), default=0)
-        return text[lo : found.end]
 
     def _abstain(
         self, question: str, hits: Sequence[Hit], confidence: float, reason: str
@@ -617,7 +319,7 @@ class Answerer:
         characters are returned with offsets ``-1``.
         """
         if self._source is None:
-            return _MARKUP.sub("", hit.text[a:b]).strip(), -1, -1
+            return MARKUP.sub("", hit.text[a:b]).strip(), -1, -1
         source = self._source(hit.doc)
         lo, hi = source_offsets(hit.text, source, hit.start, a, b)
         return source[lo:hi], lo, hi

@@ -18,39 +18,28 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from .kinds import fold
 from .spanrules import (
     _CLAUSE_END,
-    _DATE,
     _GENERIC,
     _HEAD_TAGS,
     _ITEM_MARK,
     _ITEM_SPLIT,
-    _JOINERS,
     _LINKS,
     _LIST_ASK,
-    _LIST_OPENERS,
     _LIST_SEP,
-    _LIST_STOPS,
-    _NAME_TITLES,
     _NOUN_TAGS,
-    _NUMBER,
-    _ORG_SUFFIX,
-    _PLACE_SUFFIX,
-    _QUOTED,
     _RESPECTIVELY,
-    _STOP_TAGS,
     _UNIT,
     _WH,
-    _YEAR_ONLY,
     Tagger,
-    _fold,
     _org_types,
     _preferred_units,
     clauses,
 )
+from .values import dates, lists, numbers, orgs, persons, places_in, quoted, titles
 
 
-# Units a figure is counted in; longest first so 亿美元 wins over 亿.
 @dataclass(frozen=True)
 class Span:
     """A short answer inside a passage.
@@ -92,173 +81,15 @@ class SpanFinder:
         self._places = frozenset(places)
 
     # ------------------------------------------------------------------ candidates
-    def _numbers(self, text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
-        out = []
-        for m in _NUMBER.finditer(text, start, end):
-            a, b = m.span()
-            value = m.group()
-            if _YEAR_ONLY.match(value.strip()) or _fold(value) in asked:
-                continue
-            if re.match(r"\s*(?:月|日|号)", text[b : b + 2]):
-                continue  # 1月16日 is a date, not a figure
-            # A bare number glued to letters is a model name (W6X72), not a figure.
-            if (a > 0 and text[a - 1].isascii() and text[a - 1].isalpha()) or (
-                b < len(text) and text[b].isascii() and text[b].isalpha()
-            ):
-                continue
-            out.append((a, b))
-        return out
-
-    def _dates(self, text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
-        return [m.span() for m in _DATE.finditer(text, start, end) if _fold(m.group()) not in asked]
-
-    def _places_in(
-        self, words: Sequence[tuple[int, int, str, str]], asked: str
-    ) -> list[tuple[int, int]]:
-        """Place names (runs of words ending in a place word), joined runs of them merged."""
-        singles: list[tuple[int, int]] = []
-        i = 0
-        while i < len(words):
-            a, b, word, tag = words[i]
-            is_place = tag == "ns" or word in self._places or (
-                len(word) >= 2 and _PLACE_SUFFIX.search(word) is not None
-                and tag in ("n", "nz", "nt", "ns", "j", "s")
-            )
-            if not is_place:
-                i += 1
-                continue
-            # Grow left over the name's own words (西海岸 + 新区, 董家口 + 化工 + 园区).
-            lo = i
-            while lo > 0 and words[lo - 1][3] in ("ns", "s", "nz", "j") and i - lo < 3:
-                lo -= 1
-            hi = i
-            while hi + 1 < len(words) and _PLACE_SUFFIX.search(words[hi + 1][2]) and \
-                    words[hi + 1][3] in ("n", "ns", "nz", "s") and hi - i < 2:
-                hi += 1
-            singles.append((words[lo][0], words[hi][1]))
-            i = hi + 1
-        merged: list[tuple[int, int]] = []
-        for a, b in singles:
-            if merged:
-                pa, pb = merged[-1]
-                gap = "".join(w[2] for w in words if pb <= w[0] and w[1] <= a)
-                if gap in _JOINERS:
-                    merged[-1] = (pa, b)
-                    continue
-            merged.append((a, b))
-        text = "".join(w[2] for w in words)
-        base = words[0][0] if words else 0
-        return [
-            (a, b) for a, b in merged
-            if _fold(text[a - base : b - base]) not in asked
-        ]
-
     def places(self, text: str) -> list[str]:
         """Every place name in ``text`` (adjacent words merged: 南港 + 新区), in order, once."""
         words = self._tagger.tag(text)
         found: list[str] = []
-        for a, b in self._places_in(words, "\x00"):
+        for a, b in places_in(words, "\x00", self._places):
             for part in re.split(r"[、和及与]", text[a:b]):
                 if part:
                     found.append(part)
         return list(dict.fromkeys(found))
-
-    def _persons(
-        self, words: Sequence[tuple[int, int, str, str]], asked: str
-    ) -> list[tuple[int, int]]:
-        out = []
-        for i, (a, b, word, tag) in enumerate(words):
-            after_title = i > 0 and _NAME_TITLES.search(words[i - 1][2]) is not None
-            if (tag == "nr" or (after_title and tag in ("n", "nz") and 2 <= len(word) <= 3)) \
-                    and 2 <= len(word) <= 4 and _fold(word) not in asked:
-                out.append((a, b))
-        return out
-
-    def _quoted(self, text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
-        """Names in quotation marks or title marks (“英才计划”, 《条例》), marks left out."""
-        return [
-            (m.start(1), m.end(1)) for m in _QUOTED.finditer(text, start, end)
-            if _fold(m.group(1)) not in asked
-        ]
-
-    def _orgs(
-        self, words: Sequence[tuple[int, int, str, str]], asked: str
-    ) -> list[tuple[int, int]]:
-        """Organisations: an ``nt`` word, or name words ending in 大学, 公司, 研究院 and such."""
-        out = []
-        for i, (a, b, word, tag) in enumerate(words):
-            if not (tag == "nt" or _ORG_SUFFIX.search(word)):
-                continue
-            lo = i
-            while lo > 0 and words[lo - 1][3].startswith(("ns", "nz", "nt", "n", "j", "eng")) \
-                    and not words[lo - 1][3].startswith("nr") and i - lo < 5 \
-                    and words[lo - 1][2] not in _LIST_OPENERS:
-                lo -= 1
-            a = words[lo][0]
-            if b - a >= 3 and _fold("".join(w[2] for w in words[lo : i + 1])) not in asked:
-                out.append((a, b))
-        return out
-
-    def _titles(
-        self, words: Sequence[tuple[int, int, str, str]], asked: str
-    ) -> list[tuple[int, int]]:
-        """Job titles: the words before a title word (局长, 副市长), back to a clause mark."""
-        out = []
-        for i, (_a, b, word, _tag) in enumerate(words):
-            if not _NAME_TITLES.search(word):
-                continue
-            lo = i
-            while True:
-                while lo > 0 and words[lo - 1][2] not in "，,、；;。：:（()）" \
-                        and not words[lo - 1][2].isspace() and i - lo < 8 \
-                        and not words[lo - 1][3].startswith(("v", "p", "nr")):
-                    lo -= 1
-                # "党组书记、主任": titles held together are one answer.
-                if lo > 1 and words[lo - 1][2] == "、" and _NAME_TITLES.search(words[lo - 2][2]):
-                    lo -= 1
-                    i = lo - 1
-                    continue
-                break
-            out.append((words[lo][0], b))
-        return out
-
-    def _lists(
-        self, words: Sequence[tuple[int, int, str, str]], text: str
-    ) -> list[tuple[int, int]]:
-        """Enumerations: two or more items joined by ``、`` (and a final 和/及)."""
-        out = []
-        seps = [i for i, w in enumerate(words) if w[2] == _LIST_SEP]
-        used: set[int] = set()
-        for s in seps:
-            if s in used:
-                continue
-            # The run of separators this one belongs to.
-            run = [s]
-            j = s + 1
-            while j < len(words) and words[j][2] not in "，,；;。：:\n" and \
-                    words[j][2] not in _LIST_STOPS:
-                if words[j][2] == _LIST_SEP:
-                    run.append(j)
-                j += 1
-            used.update(run)
-            lo = run[0] - 1
-            while lo > 0:
-                prev = words[lo - 1]
-                if prev[2] in _LIST_OPENERS or prev[3].startswith(_STOP_TAGS) or \
-                        prev[2] in "，,；;。：:“”\"\n" or prev[2].isspace():
-                    break
-                lo -= 1
-            hi = run[-1] + 1
-            while hi + 1 < len(words):
-                nxt = words[hi + 1]
-                if nxt[2] in _LIST_STOPS or nxt[2] in "，,；;。：:”\"\n" or nxt[2].isspace():
-                    break
-                if nxt[3].startswith(_STOP_TAGS) and nxt[2] not in _JOINERS:
-                    break
-                hi += 1
-            if 0 <= lo < hi < len(words) and words[hi][1] - words[lo][0] >= 4:
-                out.append((words[lo][0], words[hi][1]))
-        return out
 
     # ------------------------------------------------------------------ scoring
     def _weights(self, question: str) -> dict[str, float]:
@@ -385,7 +216,7 @@ class SpanFinder:
             units: Units a figure must end in (people for 多少名): figures in them only,
                 when there are any.
         """
-        asked = _fold(question)
+        asked = fold(question)
         weights = self._weights(question)
         spans: list[tuple[int, int]]
         words: list[tuple[int, int, str, str]] = []
@@ -393,23 +224,23 @@ class SpanFinder:
             words = [(a + start, b + start, w, t) for a, b, w, t in
                      self._tagger.tag(text[start:end])]
         if kind == "number":
-            spans = self._numbers(text, start, end, asked)
+            spans = numbers(text, start, end, asked)
         elif kind == "date":
-            spans = self._dates(text, start, end, asked)
+            spans = dates(text, start, end, asked)
         elif kind == "place":
-            spans = self._places_in(words, asked)
+            spans = places_in(words, asked, self._places)
         elif kind == "person":
-            spans = self._persons(words, asked)
+            spans = persons(words, asked)
         elif kind == "list":
-            spans = self._lists(words, text)
+            spans = lists(words, text)
         elif kind == "name":
-            spans = self._quoted(text, start, end, asked)
+            spans = quoted(text, start, end, asked)
             if not spans:
                 return self._clause(question, weights, text, start, end, words)
         elif kind == "org":
-            spans = self._orgs(words, asked)
+            spans = orgs(words, asked)
         elif kind == "title":
-            spans = self._titles(words, asked)
+            spans = titles(words, asked)
         else:
             return self._clause(question, weights, text, start, end, words)
         if not spans:

@@ -12,6 +12,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
+from qa.answering.kinds import fold
+
 _UNITS = sorted(
     (
         "%", "％", "‰", "个百分点", "百分点", "亿美元", "万美元", "美元", "亿元", "万元",
@@ -176,10 +178,6 @@ class Tagger:
         return out
 
 
-def _fold(text: str) -> str:
-    return re.sub(r"\s+", "", text).lower()
-
-
 def clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The clauses of ``text[start:end]``, cut after ``，；。：`` and line breaks."""
     out = []
@@ -226,6 +224,6 @@ def source_offsets(
             seen += 1
         pos += 1
     hi = pos
-    if _fold(source[lo:hi]) != _fold(chunk_text[a:b]):
+    if fold(source[lo:hi]) != fold(chunk_text[a:b]):
         raise ValueError("the index's source text does not match its chunk offsets")
     return lo, hi

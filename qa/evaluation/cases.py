@@ -10,10 +10,11 @@ from typing import Any, Protocol
 
 from qa.errors import QAError
 from qa.types import Answer, Hit
+from qa.validate import MODES
 
 TYPES = ("factoid", "paraphrase", "crosslingual", "traditional", "list", "multidoc", "unanswerable")
 FIELDS = ("id", "question", "answers", "evidence", "doc", "type")
-DEFAULT_MODES = ("hybrid", "bm25", "dense")
+DEFAULT_MODES = MODES  # every retrieval mode
 RECALL_CUTOFFS = (1, 3, 5, 10)
 RANK_CUTOFF = 10  # MRR, nDCG and "evidence not retrieved" look at the top 10 (or k if smaller)
 ASK_K = 5

@@ -21,7 +21,7 @@ from qa.index.store import DOCS, current_version, finish_manifest, index_error, 
 from qa.index.writer import write_parts
 from qa.read.corpus import Candidate, Skipped, corpus_hashes, gather, no_documents, scan
 from qa.read.formats import MAX_BYTES
-from qa.retrieval.dense import Encoder, make_encoder
+from qa.retrieval.encoders import Encoder, make_encoder
 
 __all__ = ["UpdateReport", "add_documents", "build_index", "corpus_is_current",
            "corpus_unchanged", "remove_documents", "sync_corpus"]

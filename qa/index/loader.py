@@ -32,7 +32,7 @@ from qa.index.store import (
 )
 from qa.retrieval.backends import ROLES, make_backend
 from qa.retrieval.base import Context, Lexicon, Retriever, SentenceStore
-from qa.retrieval.dense import Encoder, make_encoder
+from qa.retrieval.encoders import Encoder, make_encoder
 from qa.retrieval.lexicon import CorpusLexicon, TableSentences
 from qa.tokens.tokenize import Tokenizer
 from qa.tokens.translate import Translator

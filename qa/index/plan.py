@@ -44,7 +44,7 @@ from qa.progress import bar
 from qa.read.corpus import Candidate, Skipped
 from qa.read.formats import MAX_BYTES, UnreadableError, read_file
 from qa.read.pdf import page_of
-from qa.retrieval.dense import Encoder
+from qa.retrieval.encoders import Encoder
 from qa.text.chunk import chunk_document, chunk_sentences
 from qa.text.clean import load_document
 from qa.types import Chunk, Document, SentenceTable

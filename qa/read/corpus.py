@@ -65,6 +65,16 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def _link_skipped(link: Path, root: Path, real_root: Path) -> list[Skipped]:
+    """Why a symbolic link in the corpus is not read: broken, a loop, or pointing outside."""
+    target, problem = _link_target(link)
+    if target is None:
+        return [Skipped(link, problem)]
+    if not _inside(target, real_root):
+        return [Skipped(link, f"symbolic link to {target}, outside {root}; not followed")]
+    return []
+
+
 def _link_target(path: Path) -> tuple[Path | None, str]:
     """Where a symbolic link leads, or ``(None, why not)`` for a loop or a broken link."""
     try:
@@ -117,12 +127,7 @@ def scan(root: Path) -> tuple[list[Candidate], list[Skipped]]:
             if name.startswith(".") or (name.endswith("_files") and name[:-6] in pages):
                 continue
             if sub.is_symlink():
-                target, problem = _link_target(sub)
-                if target is None:
-                    skipped.append(Skipped(sub, problem))
-                elif not _inside(target, real_root):
-                    skipped.append(Skipped(sub, f"symbolic link to {target}, outside {root}; "
-                                                "not followed"))
+                skipped.extend(_link_skipped(sub, root, real_root))
                 continue
             keep.append(name)
         dirnames[:] = keep
@@ -131,12 +136,8 @@ def scan(root: Path) -> tuple[list[Candidate], list[Skipped]]:
             if name.startswith("."):
                 continue
             if path.is_symlink():
-                target, problem = _link_target(path)
-                if target is None:
-                    skipped.append(Skipped(path, problem))
-                elif not _inside(target, real_root):
-                    skipped.append(Skipped(path, f"symbolic link to {target}, outside {root}; "
-                                                 "not followed"))
+                # A link inside the corpus is read where it points (the walk reaches it there).
+                skipped.extend(_link_skipped(path, root, real_root))
                 continue
             if file_format(path) is None:
                 skipped.append(Skipped(path, unsupported_reason(path)))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from qa.config import Settings
-from qa.retrieval.dense import Encoder
+from qa.retrieval.encoders import Encoder
 from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk
 

@@ -17,7 +17,8 @@ import numpy as np
 
 from qa.errors import QAError
 from qa.retrieval.base import Context, Filter, Query, ScoredId
-from qa.retrieval.dense import DenseIndex, Encoder
+from qa.retrieval.dense import DenseIndex
+from qa.retrieval.encoders import Encoder
 from qa.retrieval.rows import RowSpace, filter_rows, without
 from qa.types import Chunk
 

@@ -2,7 +2,8 @@
 
 The local BM25 and FAISS indexes and the chunk store are written in one row order (the
 chunk store's: documents in id order, each document's chunks in source order). This is
-an inside detail of those backends; nothing outside :mod:`qa.retrieval` sees a row.
+an inside detail of those backends; nothing outside :mod:`qa.retrieval` sees a row
+(:func:`checked_filter` hands out a :class:`Filter`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Protocol
 import numpy as np
 
 from qa.retrieval.base import Filter
+from qa.types import date_key
+from qa.validate import ArgumentError
 
 
 class RowSpace(Protocol):
@@ -62,3 +65,42 @@ def without(rows: np.ndarray | None, removed: np.ndarray, n: int) -> np.ndarray 
         return rows
     every = np.arange(n, dtype=np.int64) if rows is None else rows
     return np.setdiff1d(every, removed, assume_unique=True)
+
+
+def _iso(key: int) -> str:
+    """A date key (``YYYYMMDD``) as ``YYYY-MM-DD``."""
+    key = int(key)
+    return f"{key // 10000:04d}-{key // 100 % 100:02d}-{key % 100:02d}"
+
+
+def checked_filter(
+    space: RowSpace, doc: Sequence[str] | None, since: str | None = None,
+    until: str | None = None,
+) -> Filter | None:
+    """The filter for checked query arguments (``None``: everything), made sure to match.
+
+    Raises:
+        ArgumentError: For an unknown document id, or filters that leave no passage (the
+            message gives the dates the passages have).
+    """
+    if doc is None and not since and not until:
+        return None
+    where = Filter(tuple(doc) if doc is not None else None,
+                   date_key(since) if since else None,
+                   date_key(until, upper=True) if until else None)
+    try:
+        rows = filter_rows(space, where)
+    except ValueError as exc:  # an unknown document id, named by the chunk store
+        raise ArgumentError(str(exc)) from exc
+    if rows is not None and len(rows) == 0:
+        dates = space.column("date")
+        known = dates[dates > 0]
+        span = (f"dated passages run from {_iso(known.min())} to {_iso(known.max())}"
+                if len(known) else "no passage has a date")
+        wanted = [f"documents {', '.join(doc)}" if doc else ""]
+        wanted += [f"dated from {since}" if since else "", f"until {until}" if until else ""]
+        raise ArgumentError(
+            f"没有符合条件的段落 (no passage matches: {' '.join(w for w in wanted if w)}; "
+            f"{span})."
+        )
+    return where

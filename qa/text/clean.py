@@ -19,10 +19,21 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from qa.read.formats import decode_text, extract, read_file
+from qa.text.metadata import (
+    CN_DATE,
+    DATE_LINE,
+    DOC_NUMBER,
+    LETTERHEAD,
+    is_issuer,
+    metadata,
+)
+from qa.text.metadata import iso_date as iso_date  # re-exported (old path)
+from qa.text.repeats import drop_repeats
+from qa.text.units import Unit
 from qa.types import Article, Block, Document
 
 # A line ending in one of these ends a sentence; anything else may be a page break.
@@ -34,11 +45,6 @@ _CLOSERS = "”’）)」』】》"
 _SENTENCE_MARKS = "，,、。；;！？!?：:"
 _TITLE_MAX = 32  # headlines and subheadings in the seeds have at most 31 characters
 _HEADING_MAX = 40
-_NEAR_DUPLICATE = 0.75
-_DEDUP_MIN_CHARS = 12
-_NOT_ALNUM = re.compile(r"[\W_]+")
-
-_DATE_LINE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日\s*(?:(?:星期|周)[一二三四五六日天])?$")
 _EDITOR = re.compile(r"^(?:主编|责编|责任编辑|美编|编辑)[\s：:]")
 _EDITOR_ROLE = re.compile(r"美编|审读|排版|校对|组版|审校")
 _TRAILING_BYLINE = re.compile(r"^(.*?[。！？”])\s*(\*\*[^*]*(?:记者|通讯员)[^*]*\*\*)$")
@@ -55,41 +61,6 @@ _HEADINGS = (
 _LIST = re.compile(r"^(?:[-•●▪◆◇○]|\*(?!\*))\s*\S")
 _DATELINE_OPENER = re.compile(r"^本报\S{0,6}讯")
 _HTML_TAG = re.compile(r"</?\w+>")
-# Official-document furniture (公文): 文号, letterhead, issuer signature, labelled fields.
-_DOC_NUMBER = re.compile(
-    r"[\u4e00-\u9fff]{1,12}\s*[〔\[［【(（]\s*(?:19|20)\d{2}\s*[〕\]］】)）]\s*第?\d{1,5}\s*号"
-)
-_LETTERHEAD = re.compile(r"^[\u4e00-\u9fff（）()、\s]{2,40}文件$")
-_ISSUER = re.compile(
-    r"(?:人民政府|政府|委员会|常委会|办公厅|办公室|领导小组|局|厅|部|署|院|委|办|中心|协会|"
-    r"集团|公司|日报|晚报|报社|新闻网)$"
-)
-_ISSUER_TEXT = re.compile(r"^[\u4e00-\u9fff（）()、\s]{2,40}$")
-_CN_DIGITS = {ch: i for i, ch in enumerate("〇一二三四五六七八九")}
-_CN_DIGITS.update({"零": 0, "○": 0, "Ｏ": 0, "O": 0})
-_CN_DATE = re.compile(
-    r"([〇零○ＯO一二三四五六七八九]{4})年([一二三四五六七八九十]{1,2})月([一二三四五六七八九十]{1,3})日"
-)
-_NUM_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
-_LABELS = {
-    "number": re.compile(r"(?:发文字号|文\s*号)\s*[：:]\s*(\S+号)"),
-    "issuer": re.compile(r"(?:发文机关|发布机构|发布单位|发文单位)\s*[：:]\s*([^\s：:]{2,40})"),
-    "date": re.compile(
-        r"(?:成文日期|发布日期|印发日期|发文日期|发布时间)\s*[：:]\s*(\S[^：:]{5,16})"
-    ),
-}
-
-
-@dataclass(frozen=True)
-class _Unit:
-    """A classified line (or joined lines): a block kind, or ``title``/``date``/``editor``."""
-
-    kind: str
-    text: str
-    start: int
-    end: int
-    level: int = 0
-    style: str = ""
 
 
 def read_text(path: Path) -> tuple[str, str]:
@@ -177,10 +148,10 @@ def parse(
         ``editors`` when the text states them.
     """
     units = [u for start, end in _line_spans(text) for u in _classify(text[start:end], start)]
-    units = _drop_repeats(_repair_breaks(_promote_first_title(_mark_furniture(units))))
+    units = drop_repeats(_repair_breaks(_promote_first_title(_mark_furniture(units))))
     blocks, heads = _structure(units, [0] + [m.end() for m in re.finditer("\n", text)])
     doc_title = heads[0][0] if heads else doc_id
-    meta = _metadata(units, doc_title)
+    meta = metadata(units, doc_title)
     date = meta.pop("date", None)
     articles = tuple(
         Article(index=i, title=title or doc_title, date=date, byline=byline)
@@ -239,46 +210,46 @@ def _looks_like_title(line: str) -> bool:
     )
 
 
-def _classify(line: str, start: int) -> list[_Unit]:
+def _classify(line: str, start: int) -> list[Unit]:
     """Classify one stripped line starting at ``start`` (a line may yield two units)."""
     end, size = start + len(line), _size(line)
-    if _DATE_LINE.match(line) or _CN_DATE.fullmatch(line):
-        return [_Unit("date", line, start, end)]
-    if _DOC_NUMBER.fullmatch(line):
-        return [_Unit("meta", line, start, end)]
+    if DATE_LINE.match(line) or CN_DATE.fullmatch(line):
+        return [Unit("date", line, start, end)]
+    if DOC_NUMBER.fullmatch(line):
+        return [Unit("meta", line, start, end)]
     if _EDITOR.match(line) and _EDITOR_ROLE.search(line):
-        return [_Unit("editor", line, start, end)]
+        return [Unit("editor", line, start, end)]
     tail = _TRAILING_BYLINE.match(line)
     if tail:  # "...集群。**青岛晚报/…记者 李沛**": the byline closes the article
         cut = start + tail.start(2)
         return [
-            _Unit("paragraph", tail.group(1).rstrip(), start, start + len(tail.group(1).rstrip())),
-            _Unit("byline", tail.group(2), cut, end),
+            Unit("paragraph", tail.group(1).rstrip(), start, start + len(tail.group(1).rstrip())),
+            Unit("byline", tail.group(2), cut, end),
         ]
     if line[0] in "□■" or (size <= 40 and "记者" in line and not re.search("[。，]", line)):
-        return [_Unit("byline", line, start, end)]
+        return [Unit("byline", line, start, end)]
     if size <= 80 and _CAPTION.search(line):
-        return [_Unit("caption", line, start, end)]
+        return [Unit("caption", line, start, end)]
     mark = _MARKDOWN.match(line)
     if mark:  # the block starts after "# " so its text matches the source
         level = len(mark.group(1))
-        return [_Unit("heading", line[mark.end() :], start + mark.end(), end, level, "markdown")]
+        return [Unit("heading", line[mark.end() :], start + mark.end(), end, level, "markdown")]
     if _BOX.match(line):
-        return [_Unit("heading", line, start, end, 0, "box")]
+        return [Unit("heading", line, start, end, 0, "box")]
     if "\t" in line:
-        return [_Unit("table", line, start, end)]
+        return [Unit("table", line, start, end)]
     if size <= _HEADING_MAX and not re.search("[。；;：:]", line):  # numbered sentences are text
         for pattern, level, style in _HEADINGS:
             if pattern.match(line):
-                return [_Unit("heading", line, start, end, level, style)]
+                return [Unit("heading", line, start, end, level, style)]
     if _LIST.match(line):
-        return [_Unit("list", line, start, end)]
+        return [Unit("list", line, start, end)]
     if _looks_like_title(line):
-        return [_Unit("title", line, start, end)]
-    return [_Unit("paragraph", line, start, end)]
+        return [Unit("title", line, start, end)]
+    return [Unit("paragraph", line, start, end)]
 
 
-def _mark_furniture(units: list[_Unit]) -> list[_Unit]:
+def _mark_furniture(units: list[Unit]) -> list[Unit]:
     """Mark an official document's letterhead and signature as ``meta`` (kept out of blocks).
 
     The letterhead (``青岛市人民政府文件``) is one of the first three lines; the
@@ -286,20 +257,16 @@ def _mark_furniture(units: list[_Unit]) -> list[_Unit]:
     """
     out = list(units)
     for i, unit in enumerate(out[:3]):
-        if unit.kind in ("title", "paragraph") and _LETTERHEAD.match(unit.text):
+        if unit.kind in ("title", "paragraph") and LETTERHEAD.match(unit.text):
             out[i] = replace(unit, kind="meta", style="letterhead")
     for i in range(max(len(out) - 3, 1), len(out)):
         prev = out[i - 1]
-        if out[i].kind == "date" and _is_issuer(prev.text) and prev.kind in ("title", "paragraph"):
+        if out[i].kind == "date" and is_issuer(prev.text) and prev.kind in ("title", "paragraph"):
             out[i - 1] = replace(prev, kind="meta", style="signature")
     return out
 
 
-def _is_issuer(text: str) -> bool:
-    return bool(_ISSUER_TEXT.match(text)) and bool(_ISSUER.search(text.replace(" ", "")))
-
-
-def _promote_first_title(units: list[_Unit]) -> list[_Unit]:
+def _promote_first_title(units: list[Unit]) -> list[Unit]:
     """The first line of a page is its headline even when it holds a comma."""
     for i, unit in enumerate(units):
         if unit.kind in ("date", "editor", "meta"):
@@ -310,14 +277,14 @@ def _promote_first_title(units: list[_Unit]) -> list[_Unit]:
     return units
 
 
-def _repair_breaks(units: list[_Unit]) -> list[_Unit]:
+def _repair_breaks(units: list[Unit]) -> list[Unit]:
     """Join paragraphs (and table rows) cut by a page break in mid-sentence.
 
     A piece that does not end a sentence is joined with the next unit when that
     one is a plain paragraph; headings, bylines, list items and title-like lines
     never continue a sentence, so a truncated line before them stays as it is.
     """
-    out: list[_Unit] = []
+    out: list[Unit] = []
     for unit in units:
         prev = out[-1] if out and out[-1].kind in ("paragraph", "table") else None
         if prev and unit.kind == "paragraph" and not is_terminated(prev.text):
@@ -327,126 +294,11 @@ def _repair_breaks(units: list[_Unit]) -> list[_Unit]:
     return out
 
 
-def _normalise(line: str) -> str:
-    """Letters, CJK characters and digits only; digits are kept so targets differ."""
-    # re's \w is exactly str.isalnum() plus "_" (one C pass instead of a loop per character).
-    return _NOT_ALNUM.sub("", line)
-
-
-def _bigrams(key: str) -> set[str]:
-    return {key[i : i + 2] for i in range(len(key) - 1)}
-
-
-def _drop_repeats(units: list[_Unit]) -> list[_Unit]:
-    """Drop content lines that repeat an earlier one exactly or almost exactly.
-
-    An exact repeat (after normalising) of any earlier line goes. A near repeat
-    needs a character-bigram Jaccard of at least 0.75 with an earlier line of the
-    *same kind*: page-assembly glitches repeat the same element (000's garbled
-    未来空间 list items score 0.80–1.0 against each other), while a sidebar list
-    that restates the body's facts in other words (000's ●industry lines score
-    up to 0.75 against their paragraphs, at most 0.45 against each other) stays.
-    """
-    keys: set[str] = set()
-    seen: dict[str, list[set[str]]] = {}  # kept lines' bigram sets, by kind
-    out: list[_Unit] = []
-    for unit in units:
-        key = _normalise(unit.text)
-        if (
-            unit.kind not in ("paragraph", "list", "table", "caption")
-            or len(key) < _DEDUP_MIN_CHARS
-        ):
-            out.append(unit)
-            continue
-        if key in keys:
-            continue
-        grams = _bigrams(key)
-        n = len(grams)
-        # Jaccard = |A ∩ B| / (|A| + |B| - |A ∩ B|) needs one set operation, not two; and as
-        # it is at most min/max of the sizes, pairs whose sizes differ too much are skipped.
-        if any(
-            _NEAR_DUPLICATE * max(n, len(g)) <= min(n, len(g))
-            and (common := len(grams & g)) >= _NEAR_DUPLICATE * (n + len(g) - common)
-            for g in seen.get(unit.kind, ())
-        ):
-            continue
-        keys.add(key)
-        seen.setdefault(unit.kind, []).append(grams)
-        out.append(unit)
-    return out
-
-
-def iso_date(text: str) -> str | None:
-    """The first date in ``text`` as ``YYYY-MM-DD``, in Arabic or Chinese numerals.
-
-    Example:
-        >>> iso_date("二〇二五年一月十五日"), iso_date("发布日期：2022-09-21")
-        ('2025-01-15', '2022-09-21')
-    """
-    match = _NUM_DATE.search(text)
-    if match:
-        y, m, d = map(int, match.groups())
-    else:
-        match = _CN_DATE.search(text)
-        if not match:
-            return None
-        y = int("".join(str(_CN_DIGITS[ch]) for ch in match.group(1)))
-        m, d = _cn_number(match.group(2)), _cn_number(match.group(3))
-    return f"{y:04d}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 else None
-
-
-def _cn_number(text: str) -> int:
-    """一 … 三十一 as an int."""
-    if "十" not in text:
-        return _CN_DIGITS.get(text, 0)
-    tens, _, ones = text.partition("十")
-    return (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
-
-
-def _metadata(units: list[_Unit], title: str) -> dict[str, str]:
-    """Date, issuer, document number, newspaper and editors stated in the text."""
-    meta: dict[str, str] = {}
-    labelled: dict[str, str] = {}
-    for unit in units[:60]:
-        for key, pattern in _LABELS.items():
-            match = pattern.search(unit.text)
-            if match and key not in labelled:
-                labelled[key] = match.group(1)
-    for unit in units:
-        if unit.kind == "editor":
-            meta.setdefault("editors", unit.text)
-        paper = re.match(r"^[□■*\s]*([^/□\s*]{2,10}报)(?:/|\S*记者)", unit.text)
-        if unit.kind == "byline" and paper and not paper.group(1).startswith("本报"):
-            meta.setdefault("newspaper", paper.group(1))
-    page_dates = [m for u in units if u.kind == "date" and (m := _DATE_LINE.match(u.text))]
-    dates = [iso_date(u.text) for u in units if u.kind == "date"]
-    date = (
-        "{:04d}-{:02d}-{:02d}".format(*map(int, page_dates[0].groups())) if page_dates
-        else iso_date(labelled.get("date", "")) or next((d for d in dates if d), None)
-    )
-    if date:
-        meta["date"] = date
-    numbers = [u.text for u in units if u.kind == "meta" and _DOC_NUMBER.fullmatch(u.text)]
-    in_title = _DOC_NUMBER.search(title)
-    number = labelled.get("number") or (numbers[0] if numbers else None) or (
-        in_title.group() if in_title else None)
-    if number:
-        meta["number"] = re.sub(r"\s+", "", number)
-    signature = [u.text for u in units if u.kind == "meta" and u.style == "signature"]
-    before_about = re.match(r"^(.{2,30}?)关于", title)
-    issuer = labelled.get("issuer") or (signature[-1] if signature else None) or (
-        before_about.group(1) if before_about and _is_issuer(before_about.group(1)) else None
-    ) or meta.get("newspaper")
-    if issuer:
-        meta["issuer"] = issuer.replace(" ", "")
-    return meta
-
-
-def _titleish(unit: _Unit) -> bool:
+def _titleish(unit: Unit) -> bool:
     return unit.kind == "title" or (unit.kind == "heading" and unit.style == "markdown")
 
 
-def _starts_article(units: list[_Unit], i: int) -> bool:
+def _starts_article(units: list[Unit], i: int) -> bool:
     """A headline (plus at most one sub-headline) followed by a byline or 本报讯 opener."""
     j = i + 1
     while j < len(units) and j <= i + 2 and _titleish(units[j]):
@@ -459,7 +311,7 @@ def _starts_article(units: list[_Unit], i: int) -> bool:
     )
 
 
-def _heading_level(unit: _Unit, trail: list[tuple[int, str, str]]) -> int:
+def _heading_level(unit: Unit, trail: list[tuple[int, str, str]]) -> int:
     """Numbered headings and 专栏 boxes nest one below the last fixed-level heading."""
     if unit.style in ("numbered", "box"):
         skip = ("numbered", "box") if unit.style == "numbered" else ("box",)
@@ -469,7 +321,7 @@ def _heading_level(unit: _Unit, trail: list[tuple[int, str, str]]) -> int:
 
 
 def _structure(
-    units: list[_Unit], line_starts: list[int]
+    units: list[Unit], line_starts: list[int]
 ) -> tuple[list[Block], list[tuple[str, str | None]]]:
     """Assign articles and heading trails; return blocks and (title, byline) per article.
 
@@ -482,7 +334,7 @@ def _structure(
     trail: list[tuple[int, str, str]] = []
     in_headline = closed = has_body = False
 
-    def emit(unit: _Unit, kind: str, level: int = 0) -> None:
+    def emit(unit: Unit, kind: str, level: int = 0) -> None:
         section = tuple(name for _, name, _ in trail)
         first, last = (bisect.bisect_right(line_starts, p) for p in (unit.start, unit.end - 1))
         article = max(len(heads) - 1, 0)

@@ -1,0 +1,232 @@
+"""What the question constrains, checked against an answer sentence.
+
+A question names things the answer must be about: a year, a place, a programme in quotes,
+the indicator beside its wh-word (研发投入 in …研发投入是多少), a unit (多少名, 多少家), a
+project phase (二期), a district paired with a subject. Each check here returns the reason an
+answer fails it (the text the user reads) or ``""``; the answerer abstains on the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from qa.answering.kinds import MULTI_PART, YEAR, fold, question_kind, unit_class
+from qa.answering.span import Span, SpanFinder
+from qa.config import AnswerConfig
+from qa.retrieval.base import Lexicon
+from qa.text.chunk import sentence_spans
+from qa.types import Hit
+
+_QUOTED = re.compile(r"[“《「\"]([^”》」\"]{2,12})[”》」\"]")
+# Dictionary terms that name an organisation or a place, not a concept.
+_NAME = re.compile(
+    r"(集团|公司|银行|大学|研究院|港|示范区|新区|自贸区|开发区|园区|产业园|[区市县省])$"
+)
+# Verbs of policy prose that pair with anything; never the subject a place is paired with.
+_POLICY_VERBS = frozenset(
+    "布局 发展 建设 推进 实施 打造 培育 支持 推动 加快 提升 重点 聚焦 引进 建成 形成 壮大".split()
+)
+# Words of scope, not places: 全市 is whichever city the passage is about.
+_SCOPES = frozenset("全市 全区 全省 全国 本市 本区 全县 市区 城区 区市 各区 各市".split())
+_PHASE = re.compile(r"[一二三四五六七八九]期")
+_DISTRICT = re.compile(r"(新区|区|县|市)$")
+_CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
+
+
+class Constraints:
+    """The checks of what a question constrains, over the index's lexicon and tokens.
+
+    Args:
+        config: ``min_focus``, ``min_place_idf`` and ``need_head`` are read here.
+        tokenize: The index's query tokenizer.
+        lexicon: The corpus's idf and mentions.
+        spans: The span finder (its place names, focus words and head nouns).
+        places: Place names that mark a question as being about somewhere else.
+        entities: Dictionary terms naming things (districts, companies).
+        fold: Traditional→simplified and lower-case folding, as the tokenizer does it.
+    """
+
+    def __init__(
+        self,
+        config: AnswerConfig,
+        tokenize: Callable[[str], list[str]],
+        lexicon: Lexicon,
+        spans: SpanFinder,
+        places: Sequence[str] = (),
+        entities: Sequence[str] = (),
+        fold: Callable[[str], str] = str.lower,
+    ) -> None:
+        self.config = config
+        self._tokenize = tokenize
+        self._idf = lexicon.idf
+        self._mentions = lexicon.mentions
+        self._spans = spans
+        self._places = tuple(places)
+        self._entities = frozenset(entities)
+        self._fold = fold
+
+    def unknown_anchor(self, question: str) -> str | None:
+        """A year, place or quoted name in the question that the corpus never mentions.
+
+        Such a question is about something else (烟台 instead of 青岛, 2030 when the
+        documents stop at 2027, the “十五五” plan when they cover the 十四五);
+        answering it from the nearest passage would mislead.
+        """
+        folded = self._fold(question)
+        for match in YEAR.finditer(folded):
+            if self._idf(match.group()) == 0.0:
+                return match.group()
+        for place in self._places:
+            if place.lower() in folded and self._idf(place.lower()) == 0.0:
+                return place
+        for match in _QUOTED.finditer(folded):
+            if not self._mentions(fold(match.group(1))):
+                return match.group(1)
+        return None
+
+    def anchors(self, question: str, tokens: Sequence[str]) -> tuple[list[str], list[str]]:
+        """What the answer's passage must mention: ``(years, names)``.
+
+        A figure for 2027 does not answer a question about 2025, and a passage that
+        does not name 海信集团, 上合示范区 or 青岛港 does not answer a question about
+        them. Years count in the passage's title and section too.
+        Names common to most passages (青岛) tell nothing apart and are left out.
+        """
+        years = list(dict.fromkeys(m.group() for m in YEAR.finditer(question)))
+        names = [
+            t for t in dict.fromkeys(tokens)
+            if t in self._entities and _NAME.search(t) and self._idf(t) >= 1.0
+        ]
+        return years, names
+
+    def focus_cover(self, question: str, hit: Hit, start: int, end: int) -> float:
+        """Share (idf-weighted) of the words beside the wh-word found in the sentence or headings.
+
+        Those words name what is asked (研发投入 in 海尔2024年研发投入是多少); a sentence
+        that does not hold them answers another question, whatever else it shares.
+        """
+        focus = self._spans.focus_tokens(self._fold(question))
+        if not focus:
+            return 1.0
+        place = fold(" ".join((hit.title, hit.section, hit.text[start:end])))
+        head = self._spans.head_noun(self._fold(question)) if self.config.need_head else ""
+        if head and head not in place:
+            # A word the corpus does not have as such (出口值) counts by its known parts.
+            parts = [t for t in self._tokenize(head) if len(t) >= 2 and t != head
+                     and self._idf(t) > 0]
+            known = self._idf(head) > 0
+            if (known or parts) and not any(t in place for t in parts):
+                return 0.0
+        total = sum(focus.values())
+        return sum(w for t, w in focus.items() if t in place) / total if total else 1.0
+
+    def unsupported(
+        self, question: str, hit: Hit, start: int, end: int, found: Span | None
+    ) -> str:
+        """What the question constrains that the answer sentence does not satisfy ("" if none).
+
+        * what is asked (the nouns beside the wh-word: 研发投入, 员工) must stand in the
+          sentence or its headings;
+        * a figure asked in people (多少名), companies (多少家) or money (多少亿元) must be
+          counted in them;
+        * a project phase (二期) must be the phase the sentence speaks of;
+        * a district the question names must stand in one clause with the question's
+          most specific word (磁存储芯片), or head the section: the corpus pairs them there.
+        """
+        folded = self._fold(question)
+        kind = question_kind(folded)
+        if kind in ("number", "date", "place") and \
+                self.focus_cover(question, hit, start, end) < self.config.min_focus:
+            return "所引段落未提及问题所问的指标 (the passage does not give what is asked)"
+        if found is not None and found.kind == "number":
+            unit = unit_class(folded)
+            if unit and not any(hit.text[found.start : found.end].rstrip().endswith(u)
+                                for u in unit):
+                return "所引段落没有以问题所问单位计的数字 (no figure in the unit asked)"
+        sentence = self._sentence_of(hit.text, found.start if found else start)
+        for phase in dict.fromkeys(_PHASE.findall(folded)):
+            if phase not in fold(sentence) or any(
+                p != phase for p in _PHASE.findall(fold(self._clause_of(hit.text, found)))
+            ):
+                return f"所引段落未给出{phase}的数据 (the passage says nothing of {phase})"
+        if MULTI_PART.search(folded):
+            return ""
+        return self._misplaced(folded, hit, sentence) or self._unpaired(folded, hit)
+
+    def _place_idf(self, place: str) -> float:
+        """How specific a place name is: its own idf, or its most specific part's."""
+        return max([self._idf(place), *(self._idf(t) for t in self._tokenize(place))])
+
+    def _named_places(self, folded: str) -> list[str]:
+        """Places the question names (districts, cities, new areas) that the corpus mentions."""
+        return [p for p in self._spans.places(folded)
+                if len(p) >= 2 and p not in _SCOPES and self._mentions(fold(p))
+                and self._place_idf(p) > 0]
+
+    def _misplaced(self, folded: str, hit: Hit, sentence: str) -> str:
+        """A place the question names that neither the answer sentence nor its headings name.
+
+        A figure for the West Coast New Area does not answer a question about 浦东 because
+        浦东 is mentioned elsewhere in the passage. Places in most passages (the city the
+        whole corpus is about) say nothing and are skipped.
+        """
+        where = fold(f"{hit.title} {hit.section} {sentence}")
+        asked = self._named_places(folded)
+        # A passage about one place (an article on 崂山区 that says 全区) speaks of it
+        # throughout; only where it names other places must the sentence name the one asked.
+        others = self._passage_places(hit.text) - set(asked)
+        for place in asked:
+            if self._place_idf(place) < self.config.min_place_idf:
+                continue
+            if place not in where and (others or place not in fold(hit.text)):
+                return f"所引句子未提及“{place}” (the answer sentence is not about {place})"
+        return ""
+
+    def _unpaired(self, folded: str, hit: Hit) -> str:
+        """A district named in the question that the passage never pairs with its subject."""
+        tokens = [t for t in dict.fromkeys(self._tokenize(folded)) if self._idf(t) > 0]
+        places = [t for t in self._named_places(folded) if _DISTRICT.search(t) and len(t) >= 3
+                  and self._place_idf(t) >= self.config.min_place_idf]
+        if not places:
+            return ""
+        text = fold(hit.text)
+        # The question's most specific word that the passage has (a word it lacks is left
+        # to the other checks), not a place, a year or a verb of policy prose (布局, 发展).
+        others = [t for t in tokens if not any(t in p or p in t for p in places)
+                  and not YEAR.search(t) and len(t) >= 2 and t not in _POLICY_VERBS
+                  and t in text]
+        if not others:
+            return ""
+        subject = max(others, key=lambda t: (self._idf(t), len(t)))
+        heads = fold(f"{hit.title} {hit.section}")
+        parts = [fold(p) for p in _CLAUSE_SPLIT.split(hit.text)]
+        if len(self._passage_places(hit.text) - set(places)) < 2:
+            return ""  # a passage about one place pairs it with everything it says
+        for place in places:
+            if place in heads:
+                continue
+            if not any(place in p and subject in p for p in parts):
+                return (f"语料未把“{place}”与“{subject}”相关联 "
+                        f"(the passage does not pair {place} with {subject})")
+        return ""
+
+    def _passage_places(self, text: str) -> set[str]:
+        """The districts, cities and areas a passage names (specific ones only)."""
+        return {p for p in self._spans.places(text)
+                if _DISTRICT.search(p) and len(p) >= 3
+                and self._place_idf(p) >= self.config.min_place_idf}
+
+    @staticmethod
+    def _sentence_of(text: str, at: int) -> str:
+        for a, b in sentence_spans(text):
+            if a <= at < b:
+                return text[a:b]
+        return text
+
+    @staticmethod
+    def _clause_of(text: str, found: Span | None) -> str:
+        if found is None:
+            return ""
+        lo = max((m.end() for m in _CLAUSE_SPLIT.finditer(text, 0, found.start)), default=0)
+        return text[lo : found.end]

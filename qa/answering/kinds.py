@@ -1,0 +1,146 @@
+"""What a question asks for, and what an answer of that kind looks like.
+
+The question's wording gives its kind (多少 → a number with its unit, 哪个区 → a place,
+什么时候 → a date, 哪些 → a list, 谁 → a name, …); :func:`cue_score` says whether a text
+holds a value of that kind. Shared by the answerer, its constraint checks and the span finder.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER_Q = re.compile(
+    r"多少|几[个家项年条类大种]|几|比重|比例|占比|规模|目标|增长|达到|多大|数量|金额"
+    r"|how (many|much)|what (percentage|share|proportion|number|amount|target)|number of"
+    r"|how large|how big|what (?:\w+ ){0,3}(?:scale|size|target|value|output|revenue|capacity"
+    r"|investment|growth rate|rate|amount|total)\b",
+    re.I,
+)
+_PLACE_Q = re.compile(
+    r"哪个区|哪个市|哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])|哪些区"
+    r"|哪个园区|where|which (district|city|area|region|park|zone)",
+    re.I,
+)
+_DATE_Q = re.compile(
+    r"什么时候|何时|哪[一几]?年|哪天|几月|日期|when|which year|what year|what date", re.I
+)
+_NUMBER_A = re.compile(
+    r"\d+(\.\d+)?\s*(%|％|亿元|万元|亿|万|千亿|百亿|家|个|项|人|万人|吨|公里|千升|倍|元|场|条|年)"
+)
+_PLACE_A = re.compile(r"[\u4e00-\u9fff]{2,6}(新区|区|市|县|镇|园区|产业园|基地|开发区|园)")
+_DATE_A = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[—\-–]\d{4}")
+_PERSON_Q = re.compile(r"谁|哪位|哪名|什么人|姓名|who|which (reporter|official|person)",
+                       re.I)
+_LIST_Q = re.compile(r"哪些|哪几|分别是|包括什么|有哪|哪两|哪三|哪四|哪五|哪六|哪七|哪八"
+                     r"|which (ones|industries|segments|companies|sectors|areas|fields)|list", re.I)
+_NAME_Q = re.compile(r"叫什么|什么名字|名称是|称为什么|称作什么|叫做什么|命名为"
+                     r"|what is (?:it|this|the \w+(?: \w+){0,4}) called|what (?:is|was) the name",
+                     re.I)
+_NAME_A = re.compile(r"[“《「\"][^”》」\"]{2,20}[”》」\"]")
+_TITLE_Q = re.compile(r"什么职务|何职|什么职位|担任什么|任什么|什么头衔|what (position|post|title)"
+                      r"|which (position|post)", re.I)
+_ORG_Q = re.compile(
+    r"哪家(?!.*哪些)|哪所|哪个(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团|银行)"
+    r"|什么(?:企业|公司|机构|单位|平台|研究院|部门)"
+    r"|which (company|firm|university|institute|institution|organi[sz]ation|platform|agency|"
+    r"office|bureau|department|enterprise|group|bank|college|school|center|centre)\b",
+    re.I,
+)
+_ORG_A = re.compile(
+    r"[\u4e00-\u9fff]{2,12}(大学|学院|公司|集团|研究院|研究所|中心|实验室|平台|银行)"
+)
+_PERSON_A = re.compile(r"(记者|市长|局长|主任|书记|博士|董事长|总经理|负责人)"
+                       r"\s*[\u4e00-\u9fff]{2,3}"
+                       r"|[\u4e00-\u9fff]{2,3}(表示|介绍|说)")
+MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\*\*")
+_TRAILING_MARKUP = re.compile(r"(?:</?[a-zA-Z][^>]*>|\*\*)$")
+YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
+
+# Specific units a question may ask for ("多少万辆"); common ones (个, 家, 亿元) are left out
+# because documents count the same thing in several ways (32条 for 32个).
+UNIT_Q = re.compile(
+    r"多少(亿美元|万美元|美元|人次|万标准箱|标准箱|万辆|万吨|千升|平方米|公里|万台|艘|架次)"
+)
+MULTI_PART = re.compile(r"分别|各是|各为|各自|各有多少|respectively|and (what|how)", re.I)
+_ANSWER_PATTERNS = {"number": _NUMBER_A, "place": _PLACE_A, "date": _DATE_A, "person": _PERSON_A,
+                    "title": _PERSON_A, "org": _ORG_A, "name": _NAME_A}
+# Units a figure must be counted in when the question asks "多少<unit>"; 个 and its kin are
+# left out, since documents count the same things as 个, 项, 条 or 类.
+_UNIT_CLASSES = (
+    (re.compile(r"(?:多少|几)(?:名|位|人)"), ("名", "人", "位", "人次", "万人", "万人次")),
+    (re.compile(r"(?:多少|几)家"), ("家", "户", "所")),
+    (re.compile(r"多少(?:亿|万)?元|多少钱|多少(?:亿|万)美元"),
+     ("元", "亿", "万亿", "千亿", "百亿", "美元")),
+)
+_BYLINE = re.compile(r"\s*[□■]\s*[^。\n]{0,40}?(?:报道|\n|(?=本报))")
+
+
+def fold(text: str) -> str:
+    """``text`` without whitespace, lower-cased (how answer checks compare text)."""
+    return re.sub(r"\s+", "", text).lower()
+
+
+def question_kind(question: str) -> str:
+    """What ``question`` asks for, from its wording.
+
+    One of ``date``, ``place``, ``title``, ``name``, ``person``, ``org``, ``list``,
+    ``number`` or ``other``.
+    """
+    for kind, pattern in (
+        ("date", _DATE_Q), ("place", _PLACE_Q), ("title", _TITLE_Q), ("name", _NAME_Q),
+        ("person", _PERSON_Q),
+        ("org", _ORG_Q), ("list", _LIST_Q), ("number", _NUMBER_Q),
+    ):
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def cue_score(kind: str, text: str, question: str = "") -> float:
+    """1 when ``text`` holds what a question of ``kind`` asks for, else 0.
+
+    A number or place already in the question does not count: the answer must add to it.
+    """
+    if kind == "list":
+        return 1.0 if text.count("、") >= 2 else 0.0
+    pattern = _ANSWER_PATTERNS.get(kind)
+    if pattern is None:
+        return 0.0
+    asked = fold(question)
+    return 1.0 if any(fold(m.group()) not in asked for m in pattern.finditer(text)) else 0.0
+
+
+
+
+def unit_class(question: str) -> tuple[str, ...]:
+    """The units a figure must end in to answer ``question`` (empty: any)."""
+    for pattern, units in _UNIT_CLASSES:
+        if pattern.search(question):
+            return units
+    return ()
+
+
+def skip_byline(text: str, start: int, end: int, question: str) -> int:
+    """Start after a leading reporter's byline (``□ 记者 … 报道``) unless the question asks it."""
+    if "记者" in question or "报道" in question or "reporter" in question.lower():
+        return start
+    m = _BYLINE.match(text, start, end)
+    return trim(text, m.end(), end)[0] if m and m.end() < end else start
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a span to drop surrounding whitespace, list bullets and markup (``<p>``, ``**``)."""
+    while True:
+        before = (start, end)
+        while start < end and (text[start].isspace() or text[start] in "-●•·*\t"):
+            start += 1
+        while end > start and (text[end - 1].isspace() or text[end - 1] == "*"):
+            end -= 1
+        head = MARKUP.match(text, start, end)
+        if head:
+            start = head.end()
+        tail = _TRAILING_MARKUP.search(text, start, end)
+        if tail:
+            end = tail.start()
+        if (start, end) == before:
+            return start, end
