@@ -24,6 +24,9 @@ PLAN = """示例市智能制造发展规划（2023—2027年）
 
 四、人才保障
 示例市将实施“英才计划”，到2025年引进高层次人才500名。
+
+五、新材料产业
+新材料产业重点发展石墨烯、碳纤维、液态金属等细分赛道，力争到2027年，新材料产业规模达到300亿元。
 """
 
 NEWS = """示例日报 2024年6月1日
@@ -74,6 +77,7 @@ def check_offsets(qa, answer):
         ("星海重工的新一代协作机器人是哪天发布的？", "5月30日"),
         ("示例市引进高层次人才的计划叫什么？", "英才计划"),
         ("Which district hosts industrial robots?", "南港新区"),
+        ("到2027年示例市新材料产业规模达到多少？", "300亿元"),
     ],
 )
 def test_short_answer_span(made_up, question, span):
@@ -110,6 +114,8 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         ("南港新区智能制造产业规模目标是多少？", "南港新区"),
         # somewhere the corpus never mentions
         ("烟台市智能制造产业规模目标是多少？", "烟台"),
+        # a segment the passage only lists: the figure is its industry's
+        ("到2027年示例市碳纤维产业规模目标是多少？", "碳纤维"),
     ],
 )
 def test_near_miss_questions_abstain(made_up, question, why):

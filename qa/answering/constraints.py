@@ -31,6 +31,8 @@ _POLICY_VERBS = frozenset(
 _SCOPES = frozenset("全市 全区 全省 全国 本市 本区 全县 市区 城区 区市 各区 各市".split())
 _PHASE = re.compile(r"[一二三四五六七八九]期")
 _DISTRICT = re.compile(r"(新区|区|县|市)$")
+# Sentences that pair listed items with figures in order (A、B分别达到X、Y).
+_RESPECTIVE = re.compile(r"分别|依次|各为|各是")
 _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
 
 
@@ -152,7 +154,42 @@ class Constraints:
                 return f"所引段落未给出{phase}的数据 (the passage says nothing of {phase})"
         if MULTI_PART.search(folded):
             return ""
-        return self._misplaced(folded, hit, sentence) or self._unpaired(folded, hit)
+        return (self._listed_only(folded, hit, start, end, found)
+                or self._misplaced(folded, hit, sentence) or self._unpaired(folded, hit))
+
+    def _listed_only(
+        self, folded: str, hit: Hit, start: int, end: int, found: Span | None
+    ) -> str:
+        """A word of the question that the window only names inside an enumeration.
+
+        ``重点发展A、B、人形机器人等细分赛道。力争到2027年，人工智能产业规模达到1200亿元``
+        lists 人形机器人 among the segments; the figure is the industry's, not the
+        segment's. Unless the figure's own clause (or the one before) or the headings name
+        the word, or the sentence pairs items with figures (分别), the figure answers another
+        question.
+        """
+        if found is None or found.kind != "number":
+            return ""
+        window = hit.text[start:end]
+        if _RESPECTIVE.search(window):
+            return ""
+        bounds = [start, *(m.end() for m in _CLAUSE_SPLIT.finditer(hit.text, start, end)), end]
+        clauses = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+        at = next((i for i, (a, b) in enumerate(clauses) if a <= found.start < b), None)
+        if at is None:
+            return ""
+        near = fold(hit.text[clauses[max(0, at - 1)][0] : clauses[at][1]])
+        heads = fold(f"{hit.title} {hit.section}")
+        # The question's nouns (what is asked, and whose): a listed verb says nothing.
+        for term in self._spans.nouns(folded):
+            if len(term) < 2 or YEAR.search(term) \
+                    or term in _POLICY_VERBS or term in near or term in heads:
+                continue
+            holding = [fold(hit.text[a:b]) for a, b in clauses if term in fold(hit.text[a:b])]
+            if holding and all(c.count("、") >= 2 for c in holding):
+                return (f"所引段落只在列举中提到“{term}”，未给出它的数字 "
+                        f"(the passage only lists {term}; the figure is not its own)")
+        return ""
 
     def _place_idf(self, place: str) -> float:
         """How specific a place name is: its own idf, or its most specific part's."""

@@ -129,6 +129,17 @@ class SpanFinder:
                 out[word] = idf
         return out
 
+    def nouns(self, question: str) -> list[str]:
+        """The question's nouns as whole words (jieba's tags), each known to the corpus."""
+        out = []
+        for _a, _b, word, tag in self._tagger.tag(question):
+            if len(word) < 2 or word in _GENERIC or not tag.startswith(_NOUN_TAGS):
+                continue
+            # A dictionary word the index cut finer is known by its parts.
+            if self._idf(word) > 0 or any(self._idf(t) > 0 for t in self._tokenize(word)):
+                out.append(word)
+        return list(dict.fromkeys(out))
+
     def head_noun(self, question: str) -> str:
         """The noun right before the question word (or right after it): what is asked.
 
