@@ -124,11 +124,11 @@ def agreement(
     Returns:
         ``same_top10`` (same set of documents), ``same_top10_ordered`` (same order too),
         ``order_differs_by_ties`` (queries with the same set in another order, where only
-        documents of equal score changed places), ``ties_at_cutoff``, ``rounding_at_cutoff`` and ``scoring_differences`` (counts of
-        queries), ``tied_identical_docs`` (of the documents swapped at a tie, the share whose
-        tokens are those of our 10th document) and ``score_ratio_min``/``max`` (bm25s's score
-        over ours on the documents both returned: ``1 / (k1 + 1)`` when only that constant
-        differs).
+        documents of equal score changed places), ``ties_at_cutoff``, ``rounding_at_cutoff``
+        and ``scoring_differences`` (counts of queries), ``tied_identical_docs`` (of the
+        documents swapped at a tie, the share whose tokens are those of our 10th document)
+        and ``score_ratio_min``/``max`` (bm25s's score over ours on the documents both
+        returned: ``1 / (k1 + 1)`` when only that constant differs).
     """
     same = ordered = order_ties = ties = rounding = scoring = swapped = identical = 0
     ratios: list[float] = []
