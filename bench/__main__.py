@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, help="tokenizer processes (default: CPUs)")
     parser.add_argument("--rank-bm25-max", type=int, default=100_000,
                         help="largest size compared with rank-bm25 (default 100000)")
+    parser.add_argument("--bm25s-max", type=int, default=1_000_000,
+                        help="largest size compared with bm25s (default 1000000)")
     parser.add_argument("--ann", default="hnsw,ivf",
                         help="approximate index kinds compared with exact (default hnsw,ivf)")
     parser.add_argument("--encoder-texts", type=int, default=64,
@@ -75,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         options = Options(
             sizes=args.sizes, work=work, vectors=args.vectors, processes=args.processes,
-            rank_bm25_max=args.rank_bm25_max, ann=ann, encoder_texts=args.encoder_texts,
-            queries=args.queries, seed=args.seed,
+            rank_bm25_max=args.rank_bm25_max, bm25s_max=args.bm25s_max, ann=ann,
+            encoder_texts=args.encoder_texts, queries=args.queries, seed=args.seed,
         )
         results = run(options, log)
     finally:

@@ -21,8 +21,7 @@ from qa.config import Settings
 from qa.index.records import DocRecord
 from qa.index.store import finish_manifest
 from qa.index.writer import write_index_files
-from qa.retrieval.bm25 import BM25Retriever
-from qa.retrieval.bm25_matrix import BM25Index
+from qa.retrieval.base import Retriever
 from qa.retrieval.dense import DenseIndex
 from qa.retrieval.faiss import FaissRetriever
 from qa.tokens.tokenize import Tokenizer
@@ -58,12 +57,13 @@ def records(corpus: SyntheticCorpus) -> list[dict[str, object]]:
 
 
 def write_index(
-    directory: Path, corpus: SyntheticCorpus, tokenizer: Tokenizer, bm25: BM25Index,
+    directory: Path, corpus: SyntheticCorpus, tokenizer: Tokenizer, lexical: Retriever,
     dense: DenseIndex, vectors: np.ndarray, sentence_vectors: np.ndarray | None,
     encoder: dict[str, object], seed: int,
 ) -> None:
     """Write every index file for ``corpus`` into ``directory``, the manifest last.
 
+    ``lexical`` is the built lexical backend (it writes its own files);
     ``sentence_vectors`` are the seed sentences' real vectors (``None``: seeded random ones).
     """
     if sentence_vectors is None:
@@ -74,7 +74,7 @@ def write_index(
     settings["dense"]["encoder"] = encoder["name"]
     fields = write_index_files(
         directory, corpus.chunks(), records(corpus), tokenizer, vectors,
-        {"lexical": BM25Retriever(tokenizer, index=bm25), "semantic": FaissRetriever(index=dense)},
+        {"lexical": lexical, "semantic": FaissRetriever(index=dense)},
         sentence_table(corpus, sentence_vectors),
         {"encoder": encoder, "settings": settings,
          "corpus": {"synthetic": True, "chunks": len(corpus), "seed": seed}},

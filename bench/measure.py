@@ -8,11 +8,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from qa.evaluation.metrics import percentile
+
+T = TypeVar("T")
 
 
 def _status_mb(*fields: str) -> dict[str, float]:
@@ -45,6 +47,24 @@ def rss_split_mb() -> dict[str, float]:
     can reclaim). Empty off Linux.
     """
     return {name[3:].lower(): mb for name, mb in _status_mb("RssAnon", "RssFile").items()}
+
+
+def peak_mb(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """Call ``fn`` and return its result and how far it raised resident memory at its peak.
+
+    The kernel's peak mark (``VmHWM``) is reset first (``/proc/self/clear_refs``), so the
+    figure is the peak during the call less the resident memory before it, in MB. Memory
+    freed earlier and reused by the call does not count; 0.0 where Linux does not say.
+    """
+    before = rss_mb()
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="utf-8") as fh:
+            fh.write("5")
+    except OSError:  # pragma: no cover - not Linux, or not allowed
+        return fn(*args, **kwargs), 0.0
+    result = fn(*args, **kwargs)
+    peak = _status_mb("VmHWM").get("VmHWM", before)
+    return result, max(peak - before, 0.0)
 
 
 def disk_mb(directory: Path) -> float:

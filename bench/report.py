@@ -72,7 +72,31 @@ def table(results: dict[str, Any], sizes: Sequence[int]) -> str:
             parts.insert(0, f"exact p50 {results[f'{n}/exact/p50_ms']:.2f} ms")
         if parts:
             extra.append(f"{n:,}: " + "; ".join(parts))
+    extra.extend(peer_lines(results, sizes))
     return "\n".join(lines + [""] + extra + ["", note(results)])
+
+
+def peer_lines(results: dict[str, Any], sizes: Sequence[int]) -> list[str]:
+    """One line per size comparing our BM25 with bm25s on the same tokens (where measured)."""
+    lines = []
+    for n in sizes:
+        ours, peer = f"{n}/bm25_index", f"{n}/bm25s"
+        if f"{peer}/p50_ms" not in results:
+            continue
+        lines.append(
+            f"{n:,}: BM25 vs bm25s, same tokens: build {results[f'{ours}/build_s']:.1f} vs "
+            f"{results[f'{peer}/build_s']:.1f} s; p50/p95 {results[f'{ours}/p50_ms']:.2f}/"
+            f"{results[f'{ours}/p95_ms']:.2f} vs {results[f'{peer}/p50_ms']:.2f}/"
+            f"{results[f'{peer}/p95_ms']:.2f} ms; QPS {results[f'{ours}/qps']:.0f} vs "
+            f"{results[f'{peer}/qps']:.0f}; index {results[f'{ours}/index_mb']:.0f} vs "
+            f"{results[f'{peer}/index_mb']:.0f} MB, build peak +"
+            f"{results[f'{ours}/build_peak_mb']:.0f} vs +{results[f'{peer}/build_peak_mb']:.0f} MB;"
+            f" same top 10 {results[f'{peer}/same_top10']:.3f} (the rest "
+            f"{results[f'{peer}/ties_at_cutoff']:.0f} ties at the cut-off, "
+            f"{results[f'{peer}/rounding_at_cutoff']:.0f} rounding, "
+            f"{results[f'{peer}/scoring_differences']:.0f} scoring)"
+        )
+    return lines
 
 
 def plot(results: dict[str, Any], sizes: Sequence[int], path: Path) -> None:
@@ -94,6 +118,15 @@ def plot(results: dict[str, Any], sizes: Sequence[int], path: Path) -> None:
     if ref:
         xs, ys = zip(*ref, strict=True)
         left.plot(xs, ys, ":^", color="tab:red", label="rank-bm25 p50 (same tokens)")
+    for key, style, colour, label in (
+        ("bm25_index", ":o", "tab:blue", "our BM25 index p50 (vs bm25s, no chunk reads)"),
+        ("bm25s", ":v", "tab:gray", "bm25s p50 (same tokens, no chunk reads)"),
+    ):
+        peer = [(n, results.get(f"{n}/{key}/p50_ms")) for n in sizes]
+        peer = [(n, y) for n, y in peer if y is not None]
+        if peer:
+            xs, ys = zip(*peer, strict=True)
+            left.plot(xs, ys, style, color=colour, mfc="none", label=label)
     left.axhline(50, color="grey", lw=0.8)
     left.axhline(150, color="grey", lw=0.8, ls="--")
     left.text(sizes[-1], 53, "target hybrid p50 50 ms", fontsize=8, color="grey", ha="right")

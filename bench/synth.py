@@ -13,9 +13,10 @@ million chunks cost tens of megabytes until written out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -112,9 +113,43 @@ class SyntheticCorpus:
         """All chunks in row order, made one at a time."""
         return (self.chunk(r) for r in range(len(self)))
 
+    def as_sequence(self) -> ChunkSequence:
+        """All chunks as a sequence that makes each chunk when it is read (for ``add``)."""
+        return ChunkSequence(self)
+
     def index_texts(self) -> Iterator[str]:
         """What both indexes are fed (:meth:`Chunk.index_text`), one at a time."""
         return (self.chunk(r).index_text() for r in range(len(self)))
+
+
+class ChunkSequence(Sequence[Chunk]):
+    """A synthetic corpus as a read-only sequence of chunks, made one at a time.
+
+    What the product's backends take (:meth:`qa.retrieval.base.Retriever.add` wants a
+    length), without a million chunk objects in memory at once.
+    """
+
+    def __init__(self, corpus: SyntheticCorpus) -> None:
+        self._corpus = corpus
+
+    def __len__(self) -> int:
+        return len(self._corpus)
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(row, slice):
+            return [self._corpus.chunk(r) for r in range(*row.indices(len(self)))]
+        if not -len(self) <= row < len(self):
+            raise IndexError(f"chunk {row} of {len(self)}")
+        return self._corpus.chunk(row % len(self))
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return self._corpus.chunks()
 
 
 def make_corpus(seeds: Seeds, n: int, seed: int = 0) -> SyntheticCorpus:

@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import main, parse_sizes
+from qa.config import BM25Config
 
 SIZE = 1000
 KEYS = [
-    "build_s", "build/tokenize_s", "build/bm25_s", "build/dense_s", "build/write_s",
+    "build_s", "build/bm25_s", "build/dense_s", "build/write_s",
     "disk_mb", "load_s", "rss_mb", "first_query_ms",
     "bm25/p50_ms", "bm25/p95_ms", "dense/p50_ms", "dense/p95_ms",
     "hybrid/p50_ms", "hybrid/p95_ms", "hybrid/batch32_ms_per_query", "bm25/batch32_qps",
     "bm25/speedup_vs_rank_bm25", "rank_bm25/p50_ms", "exact/p50_ms",
     "hnsw/p50_ms", "ivf/p50_ms",
+    "bm25s/build_s", "bm25s/p50_ms", "bm25s/p95_ms", "bm25s/qps", "bm25s/index_mb",
+    "bm25_index/build_s", "bm25_index/p50_ms", "bm25_index/qps", "bm25_index/index_mb",
 ]
 
 
@@ -52,6 +55,12 @@ def test_keys_and_sane_numbers(run) -> None:
     # (a positive figure, checked above with the other keys), not asserted: a timing on a
     # busy machine is not a behaviour.
     assert results[f"{SIZE}/bm25/same_top10_as_rank_bm25"] == 1.0
+    # bm25s on the same tokens: every difference in the top 10 is a tie at the cut-off, and
+    # its scores are ours divided by k1 + 1 (its Lucene weight leaves the constant out).
+    assert results[f"{SIZE}/bm25s/scoring_differences"] == 0
+    ratio = 1 / (1 + BM25Config().k1)
+    assert results[f"{SIZE}/bm25s/score_ratio_min"] == pytest.approx(ratio, rel=1e-5)
+    assert results[f"{SIZE}/bm25s/score_ratio_max"] == pytest.approx(ratio, rel=1e-5)
     assert 0 < results[f"{SIZE}/rss_mb"] < 4096
     assert results["encoder/passages_per_s"] > 0 and results["encoder/query_p50_ms"] > 0
     assert "random" in results["meta/note"]
@@ -102,3 +111,18 @@ def test_product_build_without_embedding(tmp_path: Path) -> None:
     assert figures["embedded_texts"] > figures["chunks"]
     assert 0 < figures["encoder_s"] < figures["build_s"]
     assert figures["build_without_embedding_s"] == figures["build_s"] - figures["encoder_s"]
+
+
+def test_token_lists_hold_every_token() -> None:
+    """The comparisons' token lists: each text's tokens (grouped by term), strings shared."""
+    from bench.bm25s_peer import token_lists
+    from qa.config import TokenizerConfig
+    from qa.tokens.tokenize import Tokenizer
+
+    texts = ["青岛市布局磁存储芯片，磁存储芯片产业", "", "新能源汽车产业 新能源"]
+    tokenizer = Tokenizer(TokenizerConfig(), ["磁存储芯片"])
+    lists = token_lists(tokenizer, texts, processes=1)
+    expected = tokenizer.tokenize_many(texts)
+    assert [sorted(t) for t in lists] == [sorted(t) for t in expected]
+    chip = [t for t in lists[0] if t == "磁存储芯片"]
+    assert len(chip) == 2 and chip[0] is chip[1]  # one string object per term

@@ -326,3 +326,49 @@ def test_out_of_range_postings_caught_at_query_time(tmp_path: Path, monkeypatch)
     index = BM25Index.load(tmp_path, mmap=True)
     with pytest.raises(ValueError, match=INDICES_FILE):
         index.scores(["a", "b", "c"])
+
+
+def test_search_is_top_k_of_the_exact_scores(
+    corpus: list[list[str]], queries: list[list[str]], monkeypatch
+) -> None:
+    """The float32 pass with exact re-scoring returns exactly top_k(scores(q), k)."""
+    import qa.retrieval.bm25_topk as topk_module
+    from qa.retrieval.bm25_matrix import top_k
+
+    # Every seed line three times over: many exact ties at any cut-off.
+    tied = corpus + corpus[::-1] + corpus
+    for config in (BM25Config(), BM25Config(variant="okapi", k1=1.5)):
+        index = BM25Index.build(tied, config)
+        for limit in (topk_module.MAX_CANDIDATES, 0):  # 0: every query takes the full pass
+            monkeypatch.setattr(topk_module, "MAX_CANDIDATES", limit)
+            for query in queries + [[], ["未知的词"], queries[0] + queries[0]]:
+                for k in (1, 3, 10, 100, len(tied) + 5):
+                    ids, scores = index.search(query, k)
+                    expected_ids, expected_scores = top_k(index.scores(query), k)
+                    assert ids.tolist() == expected_ids.tolist(), (query, k)
+                    assert scores.tobytes() == expected_scores.tobytes(), (query, k)
+
+
+def test_bm25s_gives_our_scores(corpus: list[list[str]], queries: list[list[str]]) -> None:
+    """bm25s on the same tokens and settings: our scores / (k1 + 1), the same top 10.
+
+    bm25s's Lucene term weight leaves out the constant k1 + 1, and it sums in float32; where
+    the top 10 differ, it is only in which of the documents tied at the 10th score is kept.
+    """
+    import bm25s
+
+    config = BM25Config()
+    index = BM25Index.build(corpus, config)
+    peer = bm25s.BM25(k1=config.k1, b=config.b, method="lucene", idf_method="lucene")
+    peer.index(corpus, show_progress=False)
+    for query in queries:
+        ours = index.scores(query)
+        theirs = peer.get_scores(query) * (config.k1 + 1)
+        np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6)
+        ids, scores = index.search(query, 10)
+        found = peer.retrieve([query], k=10, show_progress=False, n_threads=0)
+        peer_ids = [int(d) for d, s in zip(found.documents[0], found.scores[0]) if s > 0]
+        assert len(peer_ids) == len(ids)
+        kth = scores[-1]
+        for doc in set(ids.tolist()) ^ set(peer_ids):
+            assert ours[doc] == pytest.approx(kth, rel=1e-6), (query, doc)

@@ -5,8 +5,10 @@ contribution (idf × saturated, length-normalised tf). A query is then a sum of 
 
     scores[indices[indptr[t]:indptr[t + 1]]] += data[indptr[t]:indptr[t + 1]]
 
-which is vectorised over documents (one ``np.bincount`` per query), so latency grows with the
-postings of the query terms rather than with Python work per document.
+which is vectorised over documents (one ``np.add.at`` per query term, summed in float64), so
+latency grows with the postings of the query terms rather than with Python work per document.
+:meth:`BM25Index.search` finds the same top ``k`` faster, from a float32 pass and an exact
+re-score of the few documents near the cut-off (:mod:`qa.retrieval.bm25_topk`).
 
 Variants (:class:`~qa.config.BM25Config` ``variant``):
 
@@ -14,32 +16,40 @@ Variants (:class:`~qa.config.BM25Config` ``variant``):
 * ``okapi``: rank-bm25's ``BM25Okapi`` exactly: idf = ln(N - n + 0.5) - ln(n + 0.5), with negative
   idfs replaced by ``epsilon`` × the mean idf over the vocabulary.
 
-Files written by :meth:`BM25Index.save`: ``bm25_vocab.json``, ``bm25_data.npy``,
-``bm25_indices.npy``, ``bm25_indptr.npy``, ``bm25_params.json``.
+Files written by :meth:`BM25Index.save` (see :mod:`qa.retrieval.bm25_files`):
+``bm25_vocab.json``, ``bm25_data.npy``, ``bm25_indices.npy``, ``bm25_indptr.npy``,
+``bm25_params.json``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from qa.config import BM25Config
+from qa.retrieval.bm25_files import (
+    DATA_FILE,
+    FORMAT_VERSION,
+    INDICES_FILE,
+    INDPTR_FILE,
+    PARAMS_FILE,
+    VOCAB_FILE,
+    read_arrays,
+    read_params,
+    write_files,
+)
+from qa.retrieval.bm25_topk import SearchResult, exact_scores, search_rows, top_k
 
-FORMAT_VERSION = 1
+__all__ = [
+    "DATA_FILE", "FORMAT_VERSION", "INDICES_FILE", "INDPTR_FILE", "PARAMS_FILE", "VOCAB_FILE",
+    "BM25Builder", "BM25Index", "SearchResult", "TokenCounts", "check_config", "encode_tokens",
+    "idf_values", "top_k",
+]
 VARIANTS = ("lucene", "okapi")
-VOCAB_FILE = "bm25_vocab.json"
-DATA_FILE = "bm25_data.npy"
-INDICES_FILE = "bm25_indices.npy"
-INDPTR_FILE = "bm25_indptr.npy"
-PARAMS_FILE = "bm25_params.json"
-
-SearchResult = tuple[np.ndarray, np.ndarray]
 # Memory-mapped indexes with more postings than this skip the document-id scan at load.
 SCAN_AT_LOAD = 1 << 24
 
@@ -126,24 +136,19 @@ class BM25Index:
         """Return the BM25 score of every document (float32, document order).
 
         A repeated token counts once per occurrence (as rank-bm25 does); unknown tokens add 0.
+        Each document's weights are summed in float64 in query-token order, then rounded.
 
         Raises:
             ValueError: If the postings hold a document id outside ``0..n_docs - 1`` (a
                 corrupt memory-mapped ``bm25_indices.npy``; loading does not scan it).
         """
+        return exact_scores(self._spans(query_tokens), self.indices, self.data, self.n_docs)
+
+    def _spans(self, query_tokens: Sequence[str]) -> list[tuple[int, int]]:
+        """The postings of each known query token, in query order, repeats included."""
+        indptr = self.indptr
         rows = [self.vocab[t] for t in query_tokens if t in self.vocab]
-        if not rows:
-            return np.zeros(self.n_docs, dtype=np.float32)
-        spans = [(int(self.indptr[r]), int(self.indptr[r + 1])) for r in rows]
-        docs = np.concatenate([self.indices[s:e] for s, e in spans])
-        weights = np.concatenate([self.data[s:e] for s, e in spans])
-        # bincount sums in float64, in query-token order per document.
-        scores = np.bincount(docs, weights=weights, minlength=self.n_docs)
-        if len(scores) != self.n_docs:
-            raise ValueError(
-                f"{INDICES_FILE} is corrupt: document ids outside 0..{self.n_docs - 1}"
-            )
-        return scores.astype(np.float32)
+        return [(int(indptr[r]), int(indptr[r + 1])) for r in rows]
 
     def search(self, query_tokens: Sequence[str], k: int) -> SearchResult:
         """Return the top ``k`` documents, best first.
@@ -165,29 +170,30 @@ class BM25Index:
         """Search several queries; ``search(q)`` is ``batch_search([q])[0]`` by construction."""
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        return [top_k(self.scores(tokens), int(k)) for tokens in queries]
+        # Lucene weights are all positive, which lets search_rows find the exact top k from
+        # a float32 pass; the result is top_k(self.scores(tokens), k) in every case.
+        positive = self.config.variant == "lucene"
+        return [
+            search_rows(self._spans(tokens), self.indices, self.data, self.n_docs, int(k),
+                        positive)
+            for tokens in queries
+        ]
 
     def save(self, directory: Path) -> None:
         """Write the index files into ``directory`` (created if needed).
 
         The caller makes the whole index directory atomic (build in a temporary directory,
-        then rename); this method only writes its five files.
+        then rename); this method only writes its five files (:mod:`.bm25_files`).
         """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / DATA_FILE, self.data, allow_pickle=False)
-        np.save(directory / INDICES_FILE, self.indices, allow_pickle=False)
-        np.save(directory / INDPTR_FILE, self.indptr, allow_pickle=False)
-        _write_json(directory / VOCAB_FILE, self.vocab)
         params = {
-            "format_version": FORMAT_VERSION,
             "config": self.config.to_dict(),
             "n_docs": self.n_docs,
             "avgdl": self.avgdl,
             "n_terms": len(self.vocab),
             "nnz": int(len(self.data)),
         }
-        _write_json(directory / PARAMS_FILE, params)
+        arrays = {"data": self.data, "indices": self.indices, "indptr": self.indptr}
+        write_files(directory, self.vocab, arrays, params)
 
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> BM25Index:
@@ -201,44 +207,18 @@ class BM25Index:
             ValueError: If a file is missing, truncated or inconsistent with the others; the
                 message names the file.
         """
-        directory = Path(directory)
-        params = _read_json(directory / PARAMS_FILE)
-        if not isinstance(params, dict) or params.get("format_version") != FORMAT_VERSION:
-            version = params.get("format_version") if isinstance(params, dict) else None
-            raise ValueError(
-                f"{PARAMS_FILE}: format version {version!r}, expected {FORMAT_VERSION}"
-            )
+        params = read_params(directory)
         try:
             config = BM25Config.from_dict(params["config"])
             n_docs, avgdl = int(params["n_docs"]), float(params["avgdl"])
             check_config(config)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{PARAMS_FILE} is corrupt: {exc}") from exc
-        vocab = _read_json(directory / VOCAB_FILE)
-        mode = "r" if mmap else None
-        data = _read_array(directory / DATA_FILE, mode, np.floating)
-        indices = _read_array(directory / INDICES_FILE, mode, np.integer)
-        indptr = _read_array(directory / INDPTR_FILE, mode, np.integer)
         # Scanning every posting of a large memory-mapped index would read the whole file at
         # load (seconds at a million chunks); scores() checks document ids for free instead.
-        check_ids = not mmap or len(indices) <= SCAN_AT_LOAD
-        _check_consistent(vocab, data, indices, indptr, n_docs, check_ids=check_ids)
+        scan_limit = SCAN_AT_LOAD if mmap else None
+        vocab, data, indices, indptr = read_arrays(directory, n_docs, mmap, scan_limit)
         return cls(vocab, data, indices, indptr, n_docs, avgdl, config)
-
-
-def top_k(scores: np.ndarray, k: int) -> SearchResult:
-    """Return the ``k`` best positive scores, best first, ties broken by the lower index."""
-    n = len(scores)
-    if n > k:
-        # One selection pass finds the k-th score; every document tied with it is kept so
-        # the tie-break by index below sees them all.
-        kth = np.partition(scores, n - k)[n - k]
-        candidates = np.flatnonzero(scores >= kth) if kth > 0 else np.flatnonzero(scores > 0)
-    else:
-        candidates = np.flatnonzero(scores > 0)
-    values = scores[candidates]
-    order = np.lexsort((candidates, -values))[:k]
-    return candidates[order].astype(np.int64), values[order].astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -394,58 +374,3 @@ class BM25Builder:
             avgdl=avgdl,
             config=self.config,
         )
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, ensure_ascii=False)
-
-
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ValueError(f"{path.name} is missing from {path.parent}")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ValueError(f"{path.name} is corrupt: {exc}") from exc
-
-
-def _read_array(path: Path, mmap_mode: str | None, kind: type) -> np.ndarray:
-    if not path.is_file():
-        raise ValueError(f"{path.name} is missing from {path.parent}")
-    try:
-        array = np.load(path, allow_pickle=False, mmap_mode=mmap_mode)  # type: ignore[arg-type]
-    except (OSError, ValueError, EOFError) as exc:  # truncated header/body, not a .npy file
-        raise ValueError(f"{path.name} is corrupt or truncated: {exc}") from exc
-    if not isinstance(array, np.ndarray) or array.ndim != 1 or not np.issubdtype(array.dtype, kind):
-        raise ValueError(f"{path.name} is corrupt: expected a 1-d {kind.__name__} array")
-    return array
-
-
-def _check_consistent(
-    vocab: Any,
-    data: np.ndarray,
-    indices: np.ndarray,
-    indptr: np.ndarray,
-    n_docs: int,
-    check_ids: bool = True,
-) -> None:
-    """Raise ValueError naming the file that disagrees with the others."""
-    ids = list(vocab.values()) if isinstance(vocab, dict) else None
-    if ids is None or not all(type(i) is int for i in ids) or sorted(ids) != list(range(len(ids))):
-        raise ValueError(f"{VOCAB_FILE} is corrupt: term ids must be 0..n-1, each once")
-    if len(indptr) != len(vocab) + 1:
-        raise ValueError(
-            f"{INDPTR_FILE} has {len(indptr)} entries but {VOCAB_FILE} has {len(vocab)} terms "
-            f"(expected {len(vocab) + 1})"
-        )
-    if len(indptr) and (indptr[0] != 0 or np.any(np.diff(indptr) < 0)):
-        raise ValueError(f"{INDPTR_FILE} is corrupt: must start at 0 and never decrease")
-    nnz = int(indptr[-1]) if len(indptr) else 0
-    if len(indices) != nnz:
-        raise ValueError(f"{INDICES_FILE} has {len(indices)} entries, {INDPTR_FILE} says {nnz}")
-    if len(data) != nnz:
-        raise ValueError(f"{DATA_FILE} has {len(data)} entries, {INDPTR_FILE} says {nnz}")
-    if check_ids and nnz and (int(indices.min()) < 0 or int(indices.max()) >= n_docs):
-        raise ValueError(f"{INDICES_FILE} is corrupt: document ids outside 0..{n_docs - 1}")
