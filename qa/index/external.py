@@ -125,6 +125,19 @@ def orphan(index: Path, committed: BackendConfig | None) -> BackendConfig | None
     return None if same_collection(left, committed) else left
 
 
+def reach(backend: BackendConfig) -> None:
+    """Connect before any work, so an unreachable server fails in a second, not after embedding.
+
+    Raises:
+        BackendError: When the server cannot be reached or refuses the token.
+    """
+    if backend.kind == "local":
+        return
+    from qa.retrieval.milvus_store import MilvusCollection
+
+    MilvusCollection(backend).exists()
+
+
 def drop(backend: BackendConfig, warn: Any) -> None:
     """Drop a collection no version needs any more; a failure is one warning line."""
     from qa.retrieval.milvus_store import MilvusCollection

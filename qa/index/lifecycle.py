@@ -75,7 +75,10 @@ def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
     external.finish(index)
     if committed is not None and committed.kind != "local" and \
             not external.same_collection(committed, backend):
-        external.drop(committed, warn)  # a rebuild replaced it
+        # Not dropped: a copy of this index directory may still use it.
+        warn(f"注意 (note): collection {committed.milvus_collection} on {committed.milvus_uri} "
+             "is no longer used by this index; drop it once no copy of the index uses it "
+             f"(pymilvus: MilvusClient(uri).drop_collection({committed.milvus_collection!r})).")
 
 
 def _open_state(index: Path) -> State:
@@ -163,6 +166,7 @@ def _build_locked(
             old = None  # a damaged index is simply rebuilt
         if old is not None and compatible(old, settings, enc):
             reuse = {(p.record.doc, p.record.sha256): p for p in old.parts.values()}
+    external.reach(settings.backend)
     state = State(settings, {"name": enc.name, "version": enc.version, "dim": enc.dim}, {}, {})
     previous = old.parts if old is not None and \
         external.same_collection(committed, settings.backend) else None
@@ -206,7 +210,7 @@ def _with_backend(settings: Settings | None, committed: BackendConfig | None,
     elif rebuild and same_server and committed and committed.milvus_collection == name:
         raise ConfigError(
             f"--rebuild writes a new collection while readers use {name}: leave out "
-            "--milvus-collection (a new name is chosen and the old collection dropped)."
+            "--milvus-collection (a new name is chosen; you drop the old collection)."
         )
     return replace(settings, backend=replace(backend, milvus_uri=uri, milvus_collection=name))
 
@@ -253,6 +257,7 @@ def _add_locked(
     else:
         state = _open_state(index)
         factory = _encoder_factory(state, encoder)
+        external.reach(state.settings.backend)
     plan = plan_update(index, state.parts, candidates, settings=state.settings, encoder=factory,
                        skipped=skipped, max_bytes=max_bytes, progress=progress, warn=warn)
     if plan.report.changed:

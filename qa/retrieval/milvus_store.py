@@ -69,6 +69,28 @@ def resolve_uri(uri: str) -> str:
     return str(Path(uri).expanduser().resolve()) if is_local(uri) else uri
 
 
+def _locked_elsewhere(path: Path) -> bool:
+    """Whether another process holds milvus-lite's lock on the data directory ``path``."""
+    import fcntl
+
+    from milvus_lite.server_manager import server_manager_instance
+
+    if str(path.resolve()) in getattr(server_manager_instance, "_servers", {}):
+        return False  # this process has it open: reused
+    lock = path / "LOCK"  # milvus_lite.db.LOCK_FILENAME
+    if not lock.is_file():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def _token(config: BackendConfig) -> str:
     return config.milvus_token or os.environ.get(TOKEN_ENV, "")
 
@@ -79,7 +101,8 @@ def _quiet_client_logs() -> None:
     # milvus-lite's analyzer imports jieba, which logs its dictionary loading at DEBUG.
     with contextlib.suppress(ImportError):
         import jieba  # noqa: F401  (so its own logger set-up happens before ours)
-    for name, own in (("pymilvus.decorators", logging.NOTSET), ("jieba", logging.DEBUG)):
+    for name, own in (("pymilvus.decorators", logging.NOTSET), ("jieba", logging.DEBUG),
+                      ("milvus_lite.server_manager", logging.NOTSET)):
         logger = logging.getLogger(name)
         if logger.level == own:
             logger.setLevel(logging.CRITICAL)
@@ -192,9 +215,28 @@ class MilvusCollection:
             if is_local(uri) and not Path(uri).parent.is_dir():
                 raise BackendError(f"无法打开 milvus-lite (the directory of {uri} does not "
                                    "exist): create it, or fix --milvus-uri.")
+            if is_local(uri) and _locked_elsewhere(Path(uri)):
+                raise BackendError(
+                    f"milvus-lite 文件被占用 (another process has {uri} open: milvus-lite serves "
+                    "one process at a time). Stop that process (a running qa serve?), or put "
+                    "the collection on a Milvus server for concurrent use (see README)."
+                )
             self._client = self._call(lambda: pymilvus.MilvusClient(
                 uri=uri, token=_token(self.config), timeout=self.config.milvus_timeout))
         return self._client
+
+    def close(self) -> None:
+        """Disconnect (and stop this process's milvus-lite engine for the file, if any)."""
+        if self._client is None:
+            return
+        with contextlib.suppress(Exception):
+            self._client.close()
+        self._client = None
+        if is_local(self.config.milvus_uri):
+            with contextlib.suppress(ImportError):
+                from milvus_lite.server_manager import server_manager_instance
+
+                server_manager_instance.release_server(self.config.milvus_uri)
 
     @property
     def timeout(self) -> float:
