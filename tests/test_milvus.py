@@ -257,7 +257,13 @@ def test_missing_collection_and_other_encoder_are_one_line(seed_index: Path, tmp
     assert main(["ask", QUESTION, "--index", str(index)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"collection {coll.name} is not on" in err
-    assert "qa build --rebuild" in err
+    assert "--milvus-collection NEW_NAME" in err
+    # What the message says to do works, and embeds nothing.
+    capsys.readouterr()
+    assert main(["build", "--index", str(index), "--corpus", str(SEEDS), "--backend", "milvus",
+                 "--milvus-uri", str(index / "milvus.db"), "--milvus-collection", "qa_refill"]) == 0
+    assert "(0 embedded)" in capsys.readouterr().out
+    assert QA.load(index).ask(QUESTION).span == "西海岸新区"
 
 
 def test_unreachable_server_and_bad_arguments_are_one_line(seed_index: Path, tmp_path: Path,

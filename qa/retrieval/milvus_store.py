@@ -227,11 +227,10 @@ class MilvusCollection:
 
     def close(self) -> None:
         """Disconnect (and stop this process's milvus-lite engine for the file, if any)."""
-        if self._client is None:
-            return
-        with contextlib.suppress(Exception):
-            self._client.close()
-        self._client = None
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
         if is_local(self.config.milvus_uri):
             with contextlib.suppress(ImportError):
                 from milvus_lite.server_manager import server_manager_instance
@@ -252,8 +251,9 @@ class MilvusCollection:
         """The error for a collection that is not on the server."""
         return IndexUnusableError(
             f"Milvus 集合不存在 (collection {self.name} is not on {self.config.milvus_uri}: "
-            "dropped, or another server). Run: qa build --rebuild --index INDEX "
-            f"--backend milvus --milvus-uri {self.config.milvus_uri}"
+            "dropped, or another server). Refill a new one from the index's own vectors: "
+            f"qa build --index INDEX --backend milvus --milvus-uri {self.config.milvus_uri} "
+            "--milvus-collection NEW_NAME"
         )
 
     # ------------------------------------------------------------------ the schema
@@ -323,8 +323,9 @@ class MilvusCollection:
             raise IndexUnusableError(
                 f"Milvus 集合的编码器不同 (collection {self.name} holds vectors of encoder "
                 f"{found[0]!r}, dimension {found[1]}; the index's is {wanted[0]!r}, dimension "
-                f"{wanted[1]}). Run: qa build --rebuild --index INDEX --backend milvus "
-                f"--milvus-uri {self.config.milvus_uri}"
+                f"{wanted[1]}). Refill a new one from the index's own vectors: qa build "
+                f"--index INDEX --backend milvus --milvus-uri {self.config.milvus_uri} "
+                "--milvus-collection NEW_NAME"
             )
         # A collection is searchable once loaded into memory; a server may have released it.
         self._call(lambda: self.client.load_collection(self.name, timeout=self.timeout))
