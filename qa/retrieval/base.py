@@ -42,6 +42,17 @@ class Query:
     vector: np.ndarray | None = None
 
 
+def query_vectors(queries: Sequence[Query],
+                  encode: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
+    """The queries' vectors, one float32 row each; those without one are ``encode``-d."""
+    missing = [i for i, q in enumerate(queries) if q.vector is None]
+    given = {i: q.vector for i, q in enumerate(queries) if q.vector is not None}
+    if missing:
+        made = encode([queries[i].text for i in missing])
+        given.update({i: made[j] for j, i in enumerate(missing)})
+    return np.stack([np.asarray(given[i], dtype=np.float32) for i in range(len(queries))])
+
+
 @dataclass(frozen=True)
 class Filter:
     """Which chunks may be returned; every backend translates it itself.

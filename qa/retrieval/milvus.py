@@ -30,7 +30,7 @@ import numpy as np
 
 from qa.config import BackendConfig
 from qa.errors import IndexUnusableError, QAError
-from qa.retrieval.base import Context, Filter, Query, ScoredId
+from qa.retrieval.base import Context, Filter, Query, ScoredId, query_vectors
 from qa.retrieval.bm25 import BM25Retriever
 from qa.retrieval.bm25_matrix import BM25Index
 from qa.retrieval.milvus_store import MilvusCollection
@@ -234,11 +234,6 @@ class MilvusDenseRetriever(_MilvusBackend):
         """See :class:`~qa.retrieval.base.Retriever`; queries without a vector are embedded."""
         if not queries:
             return []
-        missing = [i for i, q in enumerate(queries) if q.vector is None]
-        given = {i: q.vector for i, q in enumerate(queries) if q.vector is not None}
-        if missing:
-            made = self.encode([queries[i].text for i in missing])
-            given.update({i: made[j] for j, i in enumerate(missing)})
-        vectors = np.stack([np.asarray(given[i], dtype=np.float32) for i in range(len(queries))])
+        vectors = query_vectors(queries, self.encode)
         found = self.collection.search_vectors(vectors, k + _SLACK, where)
         return [self._known(hits, k) for hits in found]
