@@ -125,6 +125,35 @@ def run(sizes: tuple[int, ...], work: Path) -> dict[str, dict[str, float]]:
     return rows
 
 
+def probe(index: Path, runs: int = 3) -> list[tuple[float, float]]:
+    """Seconds to write (upsert) and then delete one 20-chunk document in a Milvus index.
+
+    The chunks are copies of the index's first 20 under new ids, with random vectors; the
+    collection is left as it was.
+    """
+    from dataclasses import replace
+
+    from qa.api import QA
+
+    qa = QA.load(index)
+    collection = qa.retrievers["bm25"].collection  # type: ignore[attr-defined]
+    chunks = [replace(qa.chunks[i], id=f"probe{i:04d}", doc="probe_doc")
+              for i in range(min(20, len(qa.chunks)))]
+    vectors = TimedRandomEncoder(1).encode_passages([c.text for c in chunks])
+    out = []
+    for _ in range(runs):
+        # sync_documents does a write once per write of the index; forget it was done.
+        collection._written.clear()
+        start = time.perf_counter()
+        collection.sync_documents(["probe_doc"], chunks, vectors)
+        middle = time.perf_counter()
+        collection._written.clear()
+        collection.sync_documents(["probe_doc"], [], vectors[:0])
+        out.append((middle - start, time.perf_counter() - middle))
+    collection.close()
+    return out
+
+
 def table(rows: dict[str, dict[str, float]]) -> str:
     """A Markdown table of the figures."""
     head = "| backend, chunks | " + " | ".join(KEYS) + " |"
@@ -141,7 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--work", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--probe", type=Path, metavar="INDEX",
+                        help="only time one document's write and delete in this Milvus index")
     args = parser.parse_args(argv)
+    if args.probe:
+        for write_s, delete_s in probe(args.probe):
+            print(f"write {write_s:.3f} s, delete {delete_s:.3f} s")
+        return 0
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     work = args.work or Path(tempfile.mkdtemp(prefix="qa-bench-milvus-"))
     try:
