@@ -207,18 +207,19 @@ def test_add_replace_remove_write_only_that_document(seed_index: Path, tmp_path:
     added = _rows(index, 'doc == "q_quantum"')
     assert added and _rows(index, f'doc == "{other}"') == kept[1:]
     qa = QA.load(index)
-    # (Retrieval, not the answerer: milvus-lite's analyzer runs the process-wide Python jieba,
-    # whose dictionary other tests in the same process change.)
-    assert "q_quantum" in {h.doc for h in qa.search("量子计算产业园布局在哪里？", k=3)}
-    assert qa.search("量子计算产业园", k=1, mode="bm25")[0].doc == "q_quantum"
+    # Dense ranks it first; BM25 is checked inside the document only, because milvus-lite
+    # scores each segment with its own idf (its TODO in engine/collection.py), so a freshly
+    # upserted document's BM25 scores are on another baseline until segments merge.
+    assert qa.search("量子计算产业园布局在哪里？", k=1, mode="dense")[0].doc == "q_quantum"
+    assert "量子计算产业园" in qa.search("量子计算产业园", k=1, mode="bm25", doc="q_quantum")[0].text
 
     new.write_text(NEW_TEXT.replace("即墨区蓝谷", "崂山区"), encoding="utf-8")
     add_documents([new], index, progress=False)
     replaced = _rows(index, 'doc == "q_quantum"')
     assert replaced != added and set(replaced) == {
         c.id for c in QA.load(index).chunks if c.doc == "q_quantum"}
-    top = QA.load(index).search("量子计算产业园布局", k=1, mode="bm25")[0]
-    assert top.doc == "q_quantum" and "崂山区" in top.text and "蓝谷" not in top.text
+    top = QA.load(index).search("量子计算产业园布局", k=1, mode="bm25", doc="q_quantum")[0]
+    assert "崂山区" in top.text and "蓝谷" not in top.text
 
     remove_documents(["q_quantum", other], index)
     assert _rows(index, 'doc in ["q_quantum", "004_3ac7f40897e9268e"]') == []
