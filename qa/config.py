@@ -16,6 +16,7 @@ T = TypeVar("T", bound="_Group")
 BM25_VARIANTS = ("lucene", "okapi")
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivf")
 FUSION_METHODS = ("rrf", "weighted")
+BACKEND_KINDS = ("local", "milvus")
 # The answerer's candidate features, in the order of AnswerConfig.weights.
 FEATURES = ("lexical", "bigram", "dense", "passage", "cue", "pair", "short")
 
@@ -226,6 +227,56 @@ class AnswerConfig(_Group):
 
 
 @dataclass(frozen=True)
+class BackendConfig(_Group):
+    """Where the retrieval backends keep their index: local files or a Milvus collection.
+
+    Attributes:
+        kind: ``local`` (BM25 arrays and FAISS in the index directory, the default) or
+            ``milvus`` (one Milvus collection: BM25 over jieba tokens and HNSW vectors).
+        milvus_uri: A milvus-lite file (``./index/milvus.db``) or a server
+            (``http://host:19530``); only for ``milvus``.
+        milvus_collection: The collection's name (made at the first build when empty).
+        milvus_timeout: Seconds every Milvus call may take.
+        milvus_token: For a secured server (``user:password`` or an API key); never
+            written to the manifest — later commands read ``QA_MILVUS_TOKEN`` instead.
+        hnsw_m: HNSW graph degree of the collection's dense index.
+        hnsw_ef_construction: HNSW build-time candidate list.
+        hnsw_ef: HNSW search-time candidate list (at least the number of results asked).
+    """
+
+    kind: str = "local"
+    milvus_uri: str = ""
+    milvus_collection: str = ""
+    milvus_timeout: float = 30.0
+    milvus_token: str = field(default="", repr=False, compare=False)
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 200
+    hnsw_ef: int = 128
+
+    def __post_init__(self) -> None:
+        _one_of("BackendConfig", "kind", self.kind, BACKEND_KINDS)
+        _at_least("BackendConfig", "milvus_timeout", self.milvus_timeout, 0.1)
+        for name in ("hnsw_m", "hnsw_ef_construction", "hnsw_ef"):
+            _at_least("BackendConfig", name, getattr(self, name), 1)
+        if self.kind == "milvus" and not self.milvus_uri:
+            raise ConfigError("BackendConfig.kind is 'milvus' but milvus_uri is empty: give "
+                              "--milvus-uri ./index/milvus.db or http://host:19530.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings without the token (a secret is never written to an index)."""
+        data = asdict(self)
+        del data["milvus_token"]
+        return data
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The backend name per retrieval role (see :mod:`qa.retrieval.backends`)."""
+        if self.kind == "milvus":
+            return {"lexical": "milvus-bm25", "semantic": "milvus-dense"}
+        return {"lexical": "bm25", "semantic": "faiss"}
+
+
+@dataclass(frozen=True)
 class Settings(_Group):
     """All groups together; what an index's manifest records."""
 
@@ -235,6 +286,11 @@ class Settings(_Group):
     dense: DenseConfig = field(default_factory=DenseConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Each group's own ``to_dict`` (so a group can leave a secret out)."""
+        return {f.name: getattr(self, f.name).to_dict() for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:  # type: ignore[override]
@@ -246,6 +302,7 @@ class Settings(_Group):
             "dense": DenseConfig,
             "fusion": FusionConfig,
             "answer": AnswerConfig,
+            "backend": BackendConfig,
         }
         unknown = set(data) - set(groups)
         if unknown:

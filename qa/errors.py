@@ -23,3 +23,7 @@ class ConfigError(QAError, ValueError):
 
 class DocumentError(QAError, ValueError):
     """A document id that is not in the index."""
+
+
+class BackendError(QAError):
+    """A search server cannot be used: unreachable, too slow, refusing the credentials."""

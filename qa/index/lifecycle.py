@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from qa.config import Settings
-from qa.errors import DocumentError, IndexUnusableError, QAError
+from qa.config import BackendConfig, Settings
+from qa.errors import ConfigError, DocumentError, IndexUnusableError, QAError
+from qa.index import external
 from qa.index.commit import discard, fault_point, is_vacant, new_version, publish, writing
 from qa.index.loader import check_encoder
 from qa.index.plan import Plan, compatible, load_state, plan_update
-from qa.index.records import State, UpdateReport
+from qa.index.records import Part, State, UpdateReport
 from qa.index.store import DOCS, current_version, finish_manifest, index_error, read_jsonl
 from qa.index.writer import write_parts
 from qa.read.corpus import Candidate, Skipped, corpus_hashes, gather, no_documents, scan
 from qa.read.formats import MAX_BYTES
 from qa.retrieval.encoders import Encoder, make_encoder
+from qa.retrieval.milvus_store import resolve_uri
 
 __all__ = ["UpdateReport", "add_documents", "build_index", "corpus_is_current",
            "corpus_unchanged", "remove_documents", "sync_corpus"]
@@ -36,23 +39,46 @@ def _stderr(msg: str) -> None:
 
 
 def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
-           progress: bool) -> None:
-    """Write the planned document set as a new version and commit it (lock held)."""
+           progress: bool, previous: dict[str, Part] | None = None,
+           warn: Callable[[str], None] = _stderr) -> None:
+    """Write the planned document set as a new version and commit it (lock held).
+
+    ``previous``: the committed documents, when the backend's collection holds them (an
+    external backend then writes only what changed; see :mod:`qa.index.external`).
+    """
     if not plan.parts:
         raise QAError(
             f"索引不能为空 (an index needs at least one document): this would leave {index} "
             "empty. Delete the directory instead."
         )
+    backend = state.settings.backend
+    committed = external.committed_backend(index)
+    changed = None
+    if backend.kind != "local":
+        left = external.orphan(index, committed)
+        if left is not None and not external.same_collection(left, backend):
+            external.drop(left, warn)
+        if previous is not None:
+            changed = frozenset(external.changed_documents(previous, plan.parts)
+                                | external.pending_docs(index, backend))
+        external.begin(index, backend, None if changed is None else set(changed))
     version = new_version(index)
     try:
         fields = write_parts(version, plan.parts, state.settings, state.encoder, corpus,
-                             progress)
+                             progress, changed)
         fault_point("writing")
         finish_manifest(version, fields)
         publish(index, version)
     except BaseException:
         discard(version)
         raise
+    external.finish(index)
+    if committed is not None and committed.kind != "local" and \
+            not external.same_collection(committed, backend):
+        # Not dropped: a copy of this index directory may still use it.
+        warn(f"注意 (note): collection {committed.milvus_collection} on {committed.milvus_uri} "
+             "is no longer used by this index; drop it once no copy of the index uses it "
+             f"(pymilvus: MilvusClient(uri).drop_collection({committed.milvus_collection!r})).")
 
 
 def _open_state(index: Path) -> State:
@@ -128,11 +154,11 @@ def _build_locked(
     enc: Encoder, settings: Settings | None, progress: bool, warn: Callable[[str], None],
     rebuild: bool, max_bytes: int,
 ) -> UpdateReport:
-    settings = settings or Settings()
-    settings = Settings.from_dict(
-        {**settings.to_dict(), "dense": {**settings.dense.to_dict(), "encoder": enc.name}}
-    )
+    committed = external.committed_backend(index)
+    settings = _with_backend(settings, committed, rebuild)
+    settings = replace(settings, dense=replace(settings.dense, encoder=enc.name))
     reuse = {}
+    old = None
     if not rebuild and not is_vacant(index):
         try:
             old = load_state(index)
@@ -140,7 +166,10 @@ def _build_locked(
             old = None  # a damaged index is simply rebuilt
         if old is not None and compatible(old, settings, enc):
             reuse = {(p.record.doc, p.record.sha256): p for p in old.parts.values()}
+    external.reach(settings.backend)
     state = State(settings, {"name": enc.name, "version": enc.version, "dim": enc.dim}, {}, {})
+    previous = old.parts if old is not None and \
+        external.same_collection(committed, settings.backend) else None
     plan = plan_update(index, {}, candidates, settings=settings, encoder=lambda: enc,
                        reuse=reuse, skipped=skipped, max_bytes=max_bytes, progress=progress,
                        warn=warn)
@@ -150,8 +179,40 @@ def _build_locked(
                              in reuse]
     plan.report.added = [d for d in plan.report.added if d not in set(plan.report.unchanged)]
     _write(index, plan, state, {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)},
-           progress)
+           progress, previous, warn)
     return plan.report
+
+
+def _with_backend(settings: Settings | None, committed: BackendConfig | None,
+                  rebuild: bool) -> Settings:
+    """The build's settings with a complete backend group.
+
+    No settings given: the committed index's backend is kept (``qa build`` on a Milvus
+    index stays on Milvus). A Milvus backend gets an absolute milvus-lite path, and the
+    committed collection when it is the same server, not a rebuild and no name was given;
+    otherwise a new collection (a rebuild never writes into the one readers use).
+
+    Raises:
+        ConfigError: When a rebuild names the collection the committed version uses.
+    """
+    if settings is None:
+        settings = Settings(backend=committed) if committed is not None else Settings()
+    backend = settings.backend
+    if backend.kind == "local":
+        return settings
+    uri = resolve_uri(backend.milvus_uri)
+    name = backend.milvus_collection
+    same_server = committed is not None and committed.kind == backend.kind and \
+        committed.milvus_uri == uri
+    if not name:
+        name = committed.milvus_collection if same_server and not rebuild and committed \
+            else external.new_collection_name()
+    elif rebuild and same_server and committed and committed.milvus_collection == name:
+        raise ConfigError(
+            f"--rebuild writes a new collection while readers use {name}: leave out "
+            "--milvus-collection (a new name is chosen; you drop the old collection)."
+        )
+    return replace(settings, backend=replace(backend, milvus_uri=uri, milvus_collection=name))
 
 
 def add_documents(
@@ -196,10 +257,11 @@ def _add_locked(
     else:
         state = _open_state(index)
         factory = _encoder_factory(state, encoder)
+        external.reach(state.settings.backend)
     plan = plan_update(index, state.parts, candidates, settings=state.settings, encoder=factory,
                        skipped=skipped, max_bytes=max_bytes, progress=progress, warn=warn)
     if plan.report.changed:
-        _write(index, plan, state, state.corpus, progress)
+        _write(index, plan, state, state.corpus, progress, state.parts, warn)
     return plan.report
 
 
@@ -233,7 +295,7 @@ def _remove_locked(doc_ids: Sequence[str], index: Path) -> UpdateReport:
     plan = plan_update(index, state.parts, [], settings=state.settings,
                        encoder=_encoder_factory(state, None), remove=list(dict.fromkeys(doc_ids)))
     if plan.report.changed:
-        _write(index, plan, state, state.corpus, False)
+        _write(index, plan, state, state.corpus, False, state.parts)
     return plan.report
 
 
@@ -270,7 +332,7 @@ def _sync_locked(corpus: Path, index: Path, progress: bool, warn: Callable[[str]
                        progress=progress, warn=warn)
     recorded: dict[str, object] = {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)}
     if plan.report.changed or {k: state.corpus.get(k) for k in recorded} != recorded:
-        _write(index, plan, state, recorded, progress)
+        _write(index, plan, state, recorded, progress, state.parts, warn)
     return plan.report
 
 

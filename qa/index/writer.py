@@ -28,7 +28,7 @@ from qa.index.store import (
     write_jsonl,
     write_sentences,
 )
-from qa.retrieval.backends import DEFAULTS, ROLES, make_backend
+from qa.retrieval.backends import ROLES, make_backend
 from qa.retrieval.base import Context, Retriever
 from qa.tokens.tokenize import Tokenizer, corpus_terms
 from qa.types import Chunk, SentenceTable, date_key
@@ -42,6 +42,7 @@ def write_parts(
     encoder: dict[str, Any],
     corpus: dict[str, Any],
     progress: bool = False,
+    changed: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Assemble the global indexes from per-document artefacts and write them.
 
@@ -52,6 +53,8 @@ def write_parts(
         encoder: ``{"name", "version", "dim"}`` of the encoder the vectors came from.
         corpus: The manifest's ``corpus`` entry (corpus directory and file hashes).
         progress: Show a progress bar while tokenizing.
+        changed: For backends that keep their index elsewhere (Milvus), the documents that
+            differ from what they hold; ``None``: they hold nothing yet.
 
     Returns:
         The manifest fields (all but the ones :func:`qa.index.store.finish_manifest` adds).
@@ -70,8 +73,9 @@ def write_parts(
     tokenizer = Tokenizer(settings.tokenizer, corpus_terms(texts))
     del texts
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
-    context = Context(settings, tokenizer, progress=progress)
-    backends = {role: make_backend(DEFAULTS[role], context) for role in ROLES}
+    context = Context(settings, tokenizer, progress=progress, changed=changed)
+    names = settings.backend.names
+    backends = {role: make_backend(names[role], context) for role in ROLES}
     for backend in backends.values():
         backend.add(chunks, vectors)
     sentences = _merge_sentences(ordered, chunks, vectors.shape[1])

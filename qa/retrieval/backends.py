@@ -18,6 +18,8 @@ ROLES = ("lexical", "semantic")
 BACKENDS: dict[str, str] = {
     "bm25": "qa.retrieval.bm25:BM25Retriever",
     "faiss": "qa.retrieval.faiss:FaissRetriever",
+    "milvus-bm25": "qa.retrieval.milvus:MilvusBM25Retriever",
+    "milvus-dense": "qa.retrieval.milvus:MilvusDenseRetriever",
 }
 DEFAULTS = {"lexical": "bm25", "semantic": "faiss"}
 

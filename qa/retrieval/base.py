@@ -13,7 +13,7 @@ sentence spans and their embeddings, by chunk id).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -40,6 +40,17 @@ class Query:
 
     text: str
     vector: np.ndarray | None = None
+
+
+def query_vectors(queries: Sequence[Query],
+                  encode: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
+    """The queries' vectors, one float32 row each; those without one are ``encode``-d."""
+    missing = [i for i, q in enumerate(queries) if q.vector is None]
+    given = {i: q.vector for i, q in enumerate(queries) if q.vector is not None}
+    if missing:
+        made = encode([queries[i].text for i in missing])
+        given.update({i: made[j] for j, i in enumerate(missing)})
+    return np.stack([np.asarray(given[i], dtype=np.float32) for i in range(len(queries))])
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,12 @@ class Context:
         space: The local row space (chunk store), for backends that keep rows.
         expand: Rewrites a question before a lexical backend tokenizes it.
         progress: Show progress while adding.
+        changed: For a backend keeping its index outside the index directory (a server):
+            the documents whose chunks differ from what it already holds (added, replaced,
+            removed), so :meth:`Retriever.add` writes only those; ``None``: it holds
+            nothing yet (a fresh collection), write everything.
+        shared: Objects the backends of one index share for one write or load (a
+            connection to the collection both roles live in), by key.
     """
 
     settings: Settings
@@ -90,6 +107,8 @@ class Context:
     space: RowSpace | None = None
     expand: Callable[[str], str] | None = None
     progress: bool = False
+    changed: frozenset[str] | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

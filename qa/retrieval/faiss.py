@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QAError
-from qa.retrieval.base import Context, Filter, Query, ScoredId
+from qa.retrieval.base import Context, Filter, Query, ScoredId, query_vectors
 from qa.retrieval.dense import DenseIndex
 from qa.retrieval.encoders import Encoder
 from qa.retrieval.rows import RowSpace, filter_rows, without
@@ -98,12 +98,7 @@ class FaissRetriever:
         if self._space is None:
             raise QAError("the FAISS backend has no row space: call bind() first")
         space = self._space
-        missing = [i for i, q in enumerate(queries) if q.vector is None]
-        given = {i: q.vector for i, q in enumerate(queries) if q.vector is not None}
-        if missing:
-            made = self.encode([queries[i].text for i in missing])
-            given.update({i: made[j] for j, i in enumerate(missing)})
-        vectors = np.stack([np.asarray(given[i], dtype=np.float32) for i in range(len(queries))])
+        vectors = query_vectors(queries, self.encode)
         rows = without(filter_rows(space, where), self._removed, self.size)
         if rows is None:
             ids, scores = self.index.batch_search(vectors, k)
