@@ -238,7 +238,7 @@ def _build(args: argparse.Namespace) -> int:
 def _same_backend(settings: Settings, built: dict[str, object]) -> bool:
     """Whether an index built with ``built`` settings already uses ``settings``' backend."""
     from qa.config import Settings
-    from qa.retrieval.milvus_store import resolve_uri
+    from qa.retrieval.milvus_support import resolve_uri
 
     have = Settings.from_dict(dict(built)).backend  # type: ignore[arg-type]
     want = settings.backend

@@ -30,7 +30,8 @@ from qa.index.external import PENDING  # noqa: E402
 from qa.index.lifecycle import add_documents, build_index, remove_documents  # noqa: E402
 from qa.index.store import current_version  # noqa: E402
 from qa.retrieval.base import Filter  # noqa: E402
-from qa.retrieval.milvus_store import MilvusCollection, expression, explain  # noqa: E402
+from qa.retrieval.milvus_store import MilvusCollection  # noqa: E402
+from qa.retrieval.milvus_support import explain, expression  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -24,7 +24,7 @@ from qa.index.writer import write_parts
 from qa.read.corpus import Candidate, Skipped, corpus_hashes, gather, no_documents, scan
 from qa.read.formats import MAX_BYTES
 from qa.retrieval.encoders import Encoder, make_encoder
-from qa.retrieval.milvus_store import resolve_uri
+from qa.retrieval.milvus_support import resolve_uri
 
 __all__ = ["UpdateReport", "add_documents", "build_index", "corpus_is_current",
            "corpus_unchanged", "remove_documents", "sync_corpus"]
