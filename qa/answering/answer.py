@@ -143,13 +143,6 @@ class Answerer:
         """The words of ``text`` as jieba cuts them (with the index's dictionary)."""
         return [w for _a, _b, w, _t in self._tagger.tag(text)]
 
-    def _coverage(self, weights: dict[str, float], text: str) -> float:
-        total = sum(weights.values())
-        if total <= 0:
-            return 0.0
-        present = set(self._tokenize(text))
-        return sum(w for t, w in weights.items() if t in present) / total
-
     def candidates(
         self, question: str, hits: Sequence[Hit], query_vector: np.ndarray
     ) -> list[Candidate]:
@@ -332,7 +325,7 @@ class Answerer:
                 continue
             if a <= span_start < b or b > span_start:
                 break
-            if self._coverage(weights, text[max(a, start) : b]) >= 0.34:
+            if self._spans.overlap(weights, text[max(a, start) : b]) >= 0.34:
                 break
             start = b
         return trim(text, start, len(text))[0]
@@ -348,7 +341,7 @@ class Answerer:
         bounds = [start] + [m.end() for m in _CLAUSE.finditer(text, start, end)] + [end]
         clauses = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
         scores = [
-            self._coverage(weights, text[a:b]) + 0.5 * cue_score(kind, text[a:b], question)
+            self._spans.overlap(weights, text[a:b]) + 0.5 * cue_score(kind, text[a:b], question)
             for a, b in clauses
         ]
         centre = max(range(len(clauses)), key=lambda i: (scores[i], -i))

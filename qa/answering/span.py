@@ -168,7 +168,8 @@ class SpanFinder:
             and self._nounish(t) and not re.fullmatch(r"\d+年?", t)
         }
 
-    def _overlap(self, weights: Mapping[str, float], text: str) -> float:
+    def overlap(self, weights: Mapping[str, float], text: str) -> float:
+        """The idf-weighted share of ``weights``' tokens that ``text`` holds (0 when none weigh)."""
         total = sum(weights.values())
         if total <= 0:
             return 0.0
@@ -302,7 +303,7 @@ class SpanFinder:
                     break
             if len(items) < 2 or len(run) != len(items):
                 continue
-            scores = [self._overlap(self._weights(asked), item) for item in items]
+            scores = [self.overlap(self._weights(asked), item) for item in items]
             best = max(range(len(items)), key=lambda i: (scores[i], -i))
             if scores[best] > 0 and scores.count(scores[best]) == 1:
                 a, b = run[best]
@@ -320,7 +321,7 @@ class SpanFinder:
         parts = clauses(text, start, end)
         if not parts:
             return None
-        scored = [(self._overlap(weights, text[a:b]), -i, a, b) for i, (a, b) in enumerate(parts)]
+        scored = [(self.overlap(weights, text[a:b]), -i, a, b) for i, (a, b) in enumerate(parts)]
         score, _, a, b = max(scored)
         if score <= 0:
             return None
@@ -352,6 +353,6 @@ class SpanFinder:
         items = [(x, y - 1 if text[y - 1] == _LIST_SEP else y)
                  for x, y in zip(bounds, bounds[1:], strict=False)]
         items = [(x, y) for x, y in items if y > x]
-        scored = [(self._overlap(weights, text[x:y]), -(y - x), x, y) for x, y in items]
+        scored = [(self.overlap(weights, text[x:y]), -(y - x), x, y) for x, y in items]
         best = max(scored)
         return (best[2], best[3]) if best[0] > 0 else (a, b)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from qa.types import Chunk
 _SLACK = 10
 
 
+_B = TypeVar("_B", bound="_MilvusBackend")
+
+
 class _MilvusBackend:
     """What both roles share: the collection, the filter, the write, the section."""
 
@@ -55,6 +58,11 @@ class _MilvusBackend:
         self._removed: set[str] = set()
         self._size = 0
         self._dim: int | None = None
+
+    @classmethod
+    def from_context(cls: type[_B], ctx: Context) -> _B:
+        """A new backend for an index with these settings (see :mod:`.backends`)."""
+        return cls(ctx)
 
     def bind(self, space: RowSpace) -> None:
         """Set the chunk store whose ids results are checked against."""
@@ -170,11 +178,6 @@ class MilvusBM25Retriever(_MilvusBackend):
                                     progress=ctx.progress)
         self._expand = ctx.expand or (lambda s: s)
 
-    @classmethod
-    def from_context(cls, ctx: Context) -> MilvusBM25Retriever:
-        """A new backend for an index with these settings (see :mod:`.backends`)."""
-        return cls(ctx)
-
     @property
     def index(self) -> BM25Index:
         """The term statistics (vocabulary, document frequencies) of the corpus."""
@@ -215,11 +218,6 @@ class MilvusDenseRetriever(_MilvusBackend):
     """Cosine similarity of the passage vectors over the collection's HNSW index."""
 
     name = "milvus-dense"
-
-    @classmethod
-    def from_context(cls, ctx: Context) -> MilvusDenseRetriever:
-        """A new backend for an index with these settings (see :mod:`.backends`)."""
-        return cls(ctx)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Query embeddings (folded first, as the corpus is simplified Chinese)."""
