@@ -149,8 +149,8 @@ def run_size(
     dense = DenseIndex.build(vectors, "auto")
     t3 = time.perf_counter()
     encoder_info = {"name": f"synthetic-{options.vectors}", "version": "bench", "dim": DIM}
-    write_index(directory, corpus, tokenizer, lexical, dense, vectors, sentence_vectors,
-                encoder_info, options.seed)
+    write_index(directory, corpus, tokenizer, lexical, dense, vectors, encoder_info,
+                options.seed)
     t4 = time.perf_counter()
     out.update({
         f"{p}/build/bm25_s": t2 - t0,

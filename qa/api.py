@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.answering.answer import ABSTAIN_TEXT, Answerer, load_places
 from qa.answering.parts import combine, split_question
+from qa.answering.sentences import SentenceVectors
 from qa.config import AnswerConfig, FusionConfig, QuerySettings, Settings
 from qa.errors import QAError
 from qa.index.chunkstore import ChunkStore
@@ -31,11 +32,10 @@ from qa.index.lifecycle import (
     sync_corpus,
 )
 from qa.index.loader import check_encoder, open_parts
-from qa.index.plan import sentence_table
 from qa.index.records import DocRecord, UpdateReport
 from qa.index.sources import Sources
 from qa.index.store import Manifest
-from qa.retrieval.base import Filter, Lexicon, Query, Retriever, ScoredId, SentenceStore
+from qa.retrieval.base import Filter, Lexicon, Query, Retriever, ScoredId
 from qa.retrieval.dense import DenseIndex
 from qa.retrieval.encoders import Encoder, make_encoder
 from qa.retrieval.hybrid import Fuser, HybridRetriever
@@ -48,7 +48,7 @@ from qa.validate import ArgumentError, check_query, check_question
 # working for the tests and the CLI.
 __all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_encoder",
            "check_question", "corpus_is_current", "corpus_unchanged", "remove_documents",
-           "sentence_table", "sync_corpus"]
+           "sync_corpus"]
 
 
 def _stderr(msg: str) -> None:
@@ -72,7 +72,8 @@ class QA:
         semantic: The ``dense`` mode's retriever.
         fuser: Fuses the two for ``hybrid``.
         lexicon: idf and mentions for the answerer.
-        sentences: Each chunk's sentences and vectors, by chunk id.
+        embed_passages: Passage-side embeddings from the index's encoder, for the
+            answerer's sentence vectors (made when a passage is first answered from).
         embed: Embeds questions (folded) with the index's encoder.
         answer: Answer selection and abstention (query-time settings).
         records: The documents' records.
@@ -90,7 +91,7 @@ class QA:
         semantic: Retriever,
         fuser: Fuser,
         lexicon: Lexicon,
-        sentences: SentenceStore,
+        embed_passages: Callable[[Sequence[str]], np.ndarray],
         embed: Callable[[Sequence[str]], np.ndarray],
         answer: AnswerConfig | None = None,
         records: Sequence[DocRecord] = (),
@@ -118,7 +119,7 @@ class QA:
             self.settings.answer,
             lambda text: tokenizer.tokenize_query(expand(text)),
             lexicon,
-            sentences,
+            SentenceVectors(embed_passages, self.settings.answer.max_chars),
             load_places(),
             curated_terms(),
             fold=tokenizer.fold,
@@ -185,7 +186,7 @@ class QA:
         parts = open_parts(Path(index), encoder)
         fuser = Fuser(fusion or FusionConfig(), parts.chunks.row_of)
         return cls(parts.directory, parts.manifest, parts.chunks, parts.tokenizer,
-                   parts.lexical, parts.semantic, fuser, parts.lexicon, parts.sentences,
+                   parts.lexical, parts.semantic, fuser, parts.lexicon, parts.embed_passages,
                    parts.embed, answer, parts.records, parts.data, parts.expand)
 
     @classmethod

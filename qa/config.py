@@ -311,32 +311,17 @@ class Settings(_Group):
         return cls(**made)
 
 
-# AnswerConfig fields fixed when the index is built (the sentence table is cut to them).
-BUILD_TIME_ANSWER = ("max_chars",)
-
-
 @dataclass(frozen=True)
 class QuerySettings(_Group):
     """The settings a caller may choose when loading an index: fusion and answering.
 
-    Everything else (chunking, tokens, BM25, the dense index, and the answer settings in
-    :data:`BUILD_TIME_ANSWER`) is fixed by the build and read from the manifest.
+    Everything else (chunking, tokens, BM25, the dense index) is fixed by the build and read
+    from the manifest.
     """
 
     fusion: FusionConfig = field(default_factory=FusionConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
 
     def over(self, built: Settings) -> Settings:
-        """``built`` with these query-time groups.
-
-        Raises:
-            ConfigError: When a build-time answer setting differs from the index's.
-        """
-        for name in BUILD_TIME_ANSWER:
-            mine, theirs = getattr(self.answer, name), getattr(built.answer, name)
-            if mine != theirs:
-                raise ConfigError(
-                    f"AnswerConfig.{name} is fixed when the index is built ({theirs}), got "
-                    f"{mine}: rebuild with Settings(answer=AnswerConfig({name}={mine}))."
-                )
+        """``built`` with these query-time groups."""
         return replace(built, fusion=self.fusion, answer=self.answer)

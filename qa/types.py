@@ -10,8 +10,6 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-import numpy as np
-
 _DATE_BOUND = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
@@ -267,34 +265,6 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """Return the answer as a JSON-ready dict."""
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class SentenceTable:
-    """Sentence spans of every chunk with their embeddings, made at build time.
-
-    A sentence that occurs in several chunks (the one-sentence overlap, repeated boilerplate)
-    has one vector, so occurrences point into ``vectors`` through ``rows``.
-
-    Attributes:
-        ptr: ``ptr[r]:ptr[r + 1]`` are chunk ``r``'s sentence occurrences (CSR-style).
-        spans: ``(n, 2)`` start/end offsets of each occurrence within its chunk's text.
-        rows: ``(n,)`` each occurrence's row in ``vectors``.
-        vectors: ``(m, dim)`` normalised embeddings of the distinct sentences (float16).
-    """
-
-    ptr: np.ndarray
-    spans: np.ndarray
-    rows: np.ndarray
-    vectors: np.ndarray
-
-    def occurrences(self, lo: int, hi: int) -> np.ndarray:
-        """The vectors of occurrences ``lo:hi``, one row each, as stored (float16)."""
-        return self.vectors[np.asarray(self.rows[lo:hi])]
-
-    def vectors_of(self, lo: int, hi: int) -> np.ndarray:
-        """The vectors of occurrences ``lo:hi`` (one chunk's sentences), as float32."""
-        return np.asarray(self.occurrences(lo, hi), dtype=np.float32)
 
 
 def date_key(date: str | None, upper: bool = False) -> int:

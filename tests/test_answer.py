@@ -60,3 +60,64 @@ def test_glossary_expands_english_only():
     # Whole words only: "ai" inside "Taiwan" or "chain" is not artificial intelligence.
     assert "人工智能" not in glossary.terms("supply chain in Taiwan")
     assert "人工智能" in glossary.terms("AI industry")
+
+
+# --- sentence vectors, embedded when a passage is first read ----------------------------------
+class _CountingEncoder:
+    """Deterministic unit vectors per text; records every batch it is given."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def __call__(self, texts):
+        import numpy as np
+
+        self.batches.append(list(texts))
+        out = np.zeros((len(texts), 8), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i, sum(map(ord, t)) % 8] = 1.0
+        return out
+
+
+# Real text of seeds/000 (two chunks sharing their overlap sentence, as the chunker makes them).
+_P1 = "青岛在产业布局上，按照全市“一盘棋”统筹原则。例如，新一代信息技术产业，磁存储芯片布局在西海岸新区。"
+_P2 = "例如，新一代信息技术产业，磁存储芯片布局在西海岸新区。人工智能产业，海洋领域大模型布局在即墨区。"
+
+
+def test_sentence_vectors_cut_as_the_answerer_cuts_and_embed_each_sentence_once():
+    from qa.answering.sentences import SentenceVectors
+
+    enc = _CountingEncoder()
+    store = SentenceVectors(enc, max_chars=150)
+    (spans1, v1), (spans2, v2) = store.sentences_of([_P1, _P2])
+    assert spans1 == chunk_sentences(_P1, 150) and spans2 == chunk_sentences(_P2, 150)
+    assert v1.shape == (len(spans1), 8) and v2.shape == (len(spans2), 8)
+    # One call for both passages; the shared sentence is embedded once.
+    assert len(enc.batches) == 1
+    assert len(enc.batches[0]) == len(set(enc.batches[0])) == 3
+    shared = _P2[spans2[0][0] : spans2[0][1]].strip()
+    assert shared in enc.batches[0]
+    assert (v1[1] == v2[0]).all()
+    # Asked again: nothing new is embedded.
+    store.sentences_of([_P2])
+    assert len(enc.batches) == 1 and store.embedded == 3
+
+
+def test_sentence_vectors_cache_is_bounded():
+    from qa.answering.sentences import SentenceVectors
+
+    enc = _CountingEncoder()
+    store = SentenceVectors(enc, max_chars=150, capacity=2)
+    store.sentences_of([_P1])  # 2 sentences: the cache is full
+    store.sentences_of([_P2])  # the shared one is a hit; the new one evicts the oldest
+    assert len(store) == 2 and store.embedded == 3
+    store.sentences_of([_P1])  # its first sentence was evicted: embedded again
+    assert store.embedded == 4 and enc.batches[-1] == [_P1[: _P1.index("。") + 1]]
+
+
+def test_a_passage_without_text_has_no_sentences():
+    from qa.answering.sentences import SentenceVectors
+
+    enc = _CountingEncoder()
+    ((spans, vectors),) = SentenceVectors(enc, max_chars=150).sentences_of(["  \n"])
+    assert spans == [] and len(vectors) == 0 and enc.batches == []

@@ -52,12 +52,9 @@ DAMAGES = {
     "missing chunks": lambda ix: (ix / "chunks.jsonl").unlink(),
     "truncated faiss": lambda ix: _truncate(ix / "dense.faiss"),
     "truncated bm25": lambda ix: _truncate(next(ix.glob("bm25_*.npy"))),
-    "truncated sentences": lambda ix: _truncate(ix / "sentences_vectors.npy"),
     "missing folded text": lambda ix: (ix / "chunks_folded.txt").unlink(),
     "chunk offsets out of order": lambda ix: _rewrite_array(
         ix / "chunks_offsets.npy", lambda a: np.concatenate([[0], a[1:][::-1]])),
-    "sentence rows past the vectors": lambda ix: _rewrite_array(
-        ix / "sentences_rows.npy", lambda a: a + 10**6),
     "other format version": lambda ix: _rewrite_manifest(ix, format_version=999),
     "chunk count disagrees": lambda ix: _rewrite_manifest(ix, chunk_count=3),
 }
@@ -138,3 +135,26 @@ def test_missing_manifest_is_an_error_not_a_rebuild(tmp_path, seed_index):
     with pytest.raises(IndexUnusableError, match="qa build --rebuild"):
         QA.open(index, Path(__file__).resolve().parent.parent / "seeds", log=messages.append)
     assert messages == []
+
+
+def _repoint(index: Path) -> None:
+    """Make CURRENT carry the (rewritten) manifest's checksum, as a writer would."""
+    from qa.index.commit import checksum
+
+    name = read_pointer(index)[0]
+    (index / "CURRENT").write_text(f"{name} {checksum(index / name / MANIFEST)}\n",
+                                   encoding="ascii")
+
+
+def test_an_index_of_format_5_still_answers(index_copy):
+    """Format 6 only dropped the sentence table; a version-5 index needs no rebuild."""
+    _rewrite_manifest(_data(index_copy), format_version=5)
+    _repoint(index_copy)
+    assert QA.load(index_copy).ask("哪个区布局磁存储芯片？").span == "西海岸新区"
+
+
+def test_an_older_format_names_the_versions_this_qa_reads(index_copy):
+    _rewrite_manifest(_data(index_copy), format_version=4)
+    _repoint(index_copy)
+    with pytest.raises(IndexUnusableError, match="format version 4, this qa reads 5 and 6"):
+        QA.load(index_copy)

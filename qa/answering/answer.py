@@ -106,7 +106,7 @@ class Answerer:
         tokenize: The index's query tokenizer.
         lexicon: The corpus's idf of a token (0 for one it lacks) and whether it mentions
             a (folded, whitespace-free) term.
-        sentences: Each chunk's sentences and their vectors, by chunk id.
+        sentences: A passage's sentences and their vectors.
         places: Place names (provinces, cities) that mark a question as being
             about somewhere the corpus may not cover.
         entities: Dictionary terms naming things (districts, companies); a passage
@@ -164,8 +164,9 @@ class Answerer:
         total = sum(weights.values())
         top = max((h.score for h in hits), default=0.0) or 1.0
         out: list[Candidate] = []
-        for position, hit in enumerate(hits[: self.config.passages]):
-            spans, vectors = self._sentences.sentences(hit.chunk_id)
+        top_hits = hits[: self.config.passages]
+        cut = self._sentences.sentences_of([hit.text for hit in top_hits])
+        for position, (hit, (spans, vectors)) in enumerate(zip(top_hits, cut, strict=True)):
             if not spans:
                 continue
             sims = vectors @ query_vector

@@ -1,8 +1,8 @@
 """Opening an index: the files of its committed version, checked, and today's backends.
 
 :func:`open_parts` reads what :class:`qa.QA` is made of: the chunk store, the tokenizer, one
-retriever per role (the backend its manifest section names), the lexicon and sentence store
-the answerer reads, and the query encoder, made on first use.
+retriever per role (the backend its manifest section names), the lexicon the answerer reads,
+and the encoder (queries; passages' sentences for the answerer), made on first use.
 """
 
 from __future__ import annotations
@@ -28,12 +28,11 @@ from qa.index.store import (
     index_error,
     read_json,
     read_jsonl,
-    read_sentences,
 )
 from qa.retrieval.backends import ROLES, make_backend
-from qa.retrieval.base import Context, Lexicon, Retriever, SentenceStore
+from qa.retrieval.base import Context, Lexicon, Retriever
 from qa.retrieval.encoders import Encoder, make_encoder
-from qa.retrieval.lexicon import CorpusLexicon, TableSentences
+from qa.retrieval.lexicon import CorpusLexicon
 from qa.tokens.tokenize import Tokenizer
 from qa.tokens.translate import Translator
 
@@ -90,8 +89,8 @@ class Parts:
     lexical: Retriever
     semantic: Retriever
     lexicon: Lexicon
-    sentences: SentenceStore
     embed: Callable[[Sequence[str]], np.ndarray]
+    embed_passages: Callable[[Sequence[str]], np.ndarray]
     expand: Callable[[str], str]
     records: list[DocRecord]
 
@@ -153,7 +152,6 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
             backend = make_backend(str(section["backend"]), context)
             backend.load(data, section)
             backends[role] = backend
-        table = read_sentences(data)
         records = [DocRecord.from_dict(d) for d in read_jsonl(data / DOCS)]
     except (ValueError, KeyError, OSError, TypeError, AttributeError) as exc:
         raise index_error(directory, str(exc).splitlines()[0] if str(exc) else repr(exc)) \
@@ -161,7 +159,6 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
     counts = {
         "chunks.jsonl": len(chunks),
         **{backends[role].name: backends[role].size for role in ROLES},
-        "sentences": len(table.ptr) - 1,
         "manifest": manifest.chunk_count,
         "docs.jsonl": sum(r.chunks for r in records),
     }
@@ -175,16 +172,22 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
     translator.append(Translator.bundled(lexicon.vocabulary, lexicon.idf))
     expected_dim = manifest.encoder.get("dim")
 
-    def embed(texts: Sequence[str]) -> np.ndarray:
+    def checked() -> Encoder:
         enc = made()
         if enc.dim != expected_dim:
             raise IndexUnusableError(
                 f"索引使用的编码器不同 (encoder mismatch): dimension {enc.dim}, the index "
                 f"has {expected_dim}."
             )
+        return enc
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
         # The corpus is simplified Chinese; folding traditional queries helps the model too.
-        return enc.encode_queries([tokenizer.fold(t) for t in texts])
+        return checked().encode_queries([tokenizer.fold(t) for t in texts])
+
+    def embed_passages(texts: Sequence[str]) -> np.ndarray:
+        return checked().encode_passages(texts)
 
     return Parts(directory, data, manifest, chunks, tokenizer, backends["lexical"],
-                 backends["semantic"], lexicon, TableSentences(table, chunks.row_of), embed,
+                 backends["semantic"], lexicon, embed, embed_passages,
                  expand, records)

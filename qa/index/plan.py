@@ -1,7 +1,7 @@
 """Incremental indexing: per-document artefacts, re-assembled into the global indexes.
 
 Every document contributes artefacts that depend on nothing but its own content
-and the index settings: its text, chunks, passage vectors and sentence table.
+and the index settings: its text, chunks and passage vectors.
 Only those are expensive (embedding), so an update computes them for new and
 changed documents alone and reuses everyone else's from the current index.
 
@@ -37,7 +37,6 @@ from qa.index.store import (
     VECTORS,
     current_version,
     read_jsonl,
-    read_sentences,
     source_path,
 )
 from qa.progress import bar
@@ -45,9 +44,9 @@ from qa.read.corpus import Candidate, Skipped
 from qa.read.formats import MAX_BYTES, UnreadableError, read_file
 from qa.read.pdf import page_of
 from qa.retrieval.encoders import Encoder
-from qa.text.chunk import chunk_document, chunk_sentences
+from qa.text.chunk import chunk_document
 from qa.text.clean import load_document
-from qa.types import Chunk, Document, SentenceTable
+from qa.types import Chunk, Document
 
 
 # ------------------------------------------------------------------ reading a current index
@@ -67,8 +66,6 @@ def load_state(index: Path) -> State:
     with ChunkStore.open(directory) as store:
         chunks = list(store)  # an update rewrites every chunk anyway
     vectors = np.load(directory / VECTORS, mmap_mode="r", allow_pickle=False)
-    table = read_sentences(directory)
-    ptr = np.asarray(table.ptr)
     if sum(r.chunks for r in records) != len(chunks) or len(vectors) != len(chunks):
         raise ValueError(f"{DOCS}, chunks.jsonl and {VECTORS} disagree on the number of chunks")
     parts: dict[str, Part] = {}
@@ -77,11 +74,8 @@ def load_state(index: Path) -> State:
         a, b = row, row + record.chunks
         if any(c.doc != record.doc for c in chunks[a:b]):
             raise ValueError(f"chunks.jsonl rows {a}–{b} are not all document {record.doc!r}")
-        s, e = int(ptr[a]), int(ptr[b])
-        parts[record.doc] = Part(
-            record, chunks[a:b], vectors[a:b], ptr[a : b + 1] - s, table.spans[s:e],
-            table.occurrences(s, e), text_file=source_path(directory, record.doc),
-        )
+        parts[record.doc] = Part(record, chunks[a:b], vectors[a:b],
+                                 text_file=source_path(directory, record.doc))
         row = b
     return State(Settings.from_dict(manifest.settings), manifest.encoder, manifest.corpus, parts)
 
@@ -95,7 +89,6 @@ def compatible(state: State, settings: Settings, encoder: Encoder) -> bool:
         and state.encoder.get("dim") == encoder.dim
         and (old.chunk, old.tokenizer, old.bm25, old.dense.encoder)
         == (settings.chunk, settings.tokenizer, settings.bm25, settings.dense.encoder)
-        and old.answer.max_chars == settings.answer.max_chars
     )
 
 
@@ -228,24 +221,19 @@ def _embed_documents(
     encoder: Callable[[], Encoder],
     progress: bool,
 ) -> dict[str, Part]:
-    """Embed the chunks and sentences of new documents in one stream; split per document."""
+    """Embed the chunks of new documents in one stream; split per document."""
     chunks = [c for _, doc_chunks, _ in fresh for c in doc_chunks]
     if not chunks:
         return {}
     enc = encoder()
     batch = settings.dense.batch_size
     vectors = embed(enc, [c.index_text() for c in chunks], batch, "段落向量 passages", progress)
-    table = sentence_table(chunks, enc, settings.answer.max_chars, batch, progress)
     out: dict[str, Part] = {}
     row = 0
     for doc, doc_chunks, cand in fresh:
         a, b = row, row + len(doc_chunks)
-        s, e = int(table.ptr[a]), int(table.ptr[b])
-        out[doc.doc_id] = Part(
-            _record(doc, len(doc_chunks), cand), doc_chunks, vectors[a:b],
-            table.ptr[a : b + 1] - s, table.spans[s:e], table.occurrences(s, e),
-            text=doc.text,
-        )
+        out[doc.doc_id] = Part(_record(doc, len(doc_chunks), cand), doc_chunks, vectors[a:b],
+                               text=doc.text)
         row = b
     return out
 
@@ -261,25 +249,3 @@ def embed(
             shown.update(min(batch, len(texts) - i))
     return out
 
-
-def sentence_table(
-    chunks: Sequence[Chunk], encoder: Encoder, max_chars: int, batch: int, progress: bool
-) -> SentenceTable:
-    """Split every chunk into sentences and embed each distinct sentence once."""
-    ptr = [0]
-    spans: list[tuple[int, int]] = []
-    texts: list[str] = []
-    for chunk in chunks:
-        for start, end in chunk_sentences(chunk.text, max_chars):
-            spans.append((start, end))
-            texts.append(chunk.text[start:end].strip())
-        ptr.append(len(spans))
-    distinct = sorted(set(texts))
-    position = {t: i for i, t in enumerate(distinct)}
-    vectors = embed(encoder, distinct, batch, "句子向量 sentences", progress)
-    return SentenceTable(
-        ptr=np.asarray(ptr, dtype=np.int64),
-        spans=np.asarray(spans, dtype=np.int32).reshape(-1, 2),
-        rows=np.array([position[t] for t in texts], dtype=np.int32),
-        vectors=vectors.astype(np.float16),
-    )

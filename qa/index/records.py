@@ -64,9 +64,6 @@ class Part:
         record: The document's record.
         chunks: Its chunks in source order.
         vectors: ``(len(chunks), dim)`` float32 passage vectors.
-        sentence_ptr: ``len(chunks) + 1`` offsets into the two sentence arrays.
-        sentence_spans: ``(n, 2)`` sentence spans within each chunk's text.
-        sentence_vectors: ``(n, dim)`` float16 sentence vectors.
         text: The document text, or ``None`` to read it from ``text_file``.
         text_file: The text in a current index, linked rather than rewritten.
     """
@@ -74,9 +71,6 @@ class Part:
     record: DocRecord
     chunks: list[Chunk]
     vectors: np.ndarray
-    sentence_ptr: np.ndarray
-    sentence_spans: np.ndarray
-    sentence_vectors: np.ndarray
     text: str | None = None
     text_file: Path | None = None
 

@@ -14,8 +14,6 @@ Layout of an index directory::
     chunks_folded.txt every chunk's text folded and without whitespace, one line per row, for
                       "does the corpus mention X" without reading the chunks
     vectors.npy       the passage vectors (float32) in row order, reused by updates
-    sentences_*.npy   per-chunk sentence spans, and the distinct sentences' vectors
-                      (see qa.types.SentenceTable)
     terms.json        the tokenizer's dictionary, so queries are cut exactly as the chunks were
     bm25_*.npy/json   the sparse BM25 matrix (see qa.retrieval.bm25_matrix), written by the
                       lexical backend
@@ -42,28 +40,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from qa.errors import IndexUnusableError
 from qa.index.commit import NOT_OURS, checksum, damaged, data_dir
 from qa.index.commit import rebuild_hint as rebuild_hint
-from qa.types import SentenceTable
 
 # 3: chunk store, memory-mapped sentence arrays, folded text, dense parameters; jieba-rs.
 # 4: versioned directories under a CURRENT pointer, a checksum per file, absolute corpus path.
 # 5: a manifest section per retrieval backend (``backends``), chunk ids beside the chunks.
-FORMAT_VERSION = 5
+# 6: no sentence table (the answerer embeds a passage's sentences when it first reads it).
+FORMAT_VERSION = 6
+# Versions this qa reads: a version-5 index only has sentence files that are no longer read.
+READABLE_VERSIONS = (5, 6)
 MANIFEST = "manifest.json"
 TERMS = "terms.json"
 DOCS = "docs.jsonl"
 VECTORS = "vectors.npy"
 FOLDED = "chunks_folded.txt"
-SENTENCE_ARRAYS = {  # SentenceTable field -> file, dtype
-    "ptr": ("sentences_ptr.npy", np.int64),
-    "spans": ("sentences_spans.npy", np.int32),
-    "rows": ("sentences_rows.npy", np.int32),
-    "vectors": ("sentences_vectors.npy", np.float16),
-}
 SOURCES = "sources"
 # Files in an index directory that are not ours (the repository's .gitignore and
 # README in index/) survive a rebuild.
@@ -116,38 +108,6 @@ def read_json(path: Path) -> Any:
     """Read UTF-8 JSON."""
     with path.open(encoding="utf-8") as fh:
         return json.load(fh)
-
-
-def write_sentences(directory: Path, table: SentenceTable) -> None:
-    """Write a sentence table as four ``.npy`` files (see :data:`SENTENCE_ARRAYS`)."""
-    for name, (file, dtype) in SENTENCE_ARRAYS.items():
-        np.save(directory / file, np.asarray(getattr(table, name), dtype=dtype),
-                allow_pickle=False)
-
-
-def read_sentences(directory: Path) -> SentenceTable:
-    """Memory-map a sentence table written by :func:`write_sentences`.
-
-    Raises:
-        ValueError: When an array has the wrong type or shape, or rows point outside
-            the vectors.
-    """
-    arrays = {}
-    for name, (file, dtype) in SENTENCE_ARRAYS.items():
-        array = np.load(directory / file, mmap_mode="r", allow_pickle=False)
-        if array.dtype != dtype:
-            raise ValueError(f"{file} holds {array.dtype}, expected {np.dtype(dtype).name}")
-        arrays[name] = array
-    table = SentenceTable(**arrays)
-    n = len(table.rows)
-    if table.spans.shape != (n, 2) or table.vectors.ndim != 2 or len(table.ptr) < 1:
-        raise ValueError("the sentence arrays disagree on their shapes")
-    if int(table.ptr[0]) != 0 or int(table.ptr[-1]) != n:
-        raise ValueError(f"{SENTENCE_ARRAYS['ptr'][0]} does not cover the {n} sentences")
-    # One pass over the row ids; a bad one would read past the vectors at query time.
-    if n and int(np.max(table.rows)) >= len(table.vectors):
-        raise ValueError(f"{SENTENCE_ARRAYS['rows'][0]} points past the sentence vectors")
-    return table
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
@@ -239,8 +199,9 @@ def parse_manifest(data: Any, path: Path, index: Path) -> Manifest:
     if type(version) is not int:
         raise index_error(index, f"{path}: format_version is {version!r} "
                                  f"({_type_name(version)}), expected the number {FORMAT_VERSION}")
-    if version != FORMAT_VERSION:
-        raise index_error(index, f"format version {version}, this qa reads {FORMAT_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise index_error(index, f"format version {version}, this qa reads "
+                                 f"{' and '.join(map(str, READABLE_VERSIONS))}")
     missing = [k for k in _FIELD_TYPES if k not in data]
     if missing:
         raise index_error(index, f"{path} lacks {', '.join(missing)}")

@@ -1,13 +1,13 @@
 """The one writer: every index file of a version, from per-document parts.
 
 :func:`write_parts` assembles the corpus-wide parts (tokenizer dictionary, the retrieval
-backends, the sentence table) and :func:`write_index_files` writes them; the benchmark calls
+backends) and :func:`write_index_files` writes them; the benchmark calls
 the latter with its synthetic corpus.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,11 @@ from qa.index.store import (
     source_path,
     write_json,
     write_jsonl,
-    write_sentences,
 )
 from qa.retrieval.backends import ROLES, make_backend
 from qa.retrieval.base import Context, Retriever
 from qa.tokens.tokenize import Tokenizer, corpus_terms
-from qa.types import Chunk, SentenceTable, date_key
+from qa.types import Chunk, date_key
 
 
 # ------------------------------------------------------------------ writing
@@ -78,10 +77,8 @@ def write_parts(
     backends = {role: make_backend(names[role], context) for role in ROLES}
     for backend in backends.values():
         backend.add(chunks, vectors)
-    sentences = _merge_sentences(ordered, chunks, vectors.shape[1])
     return write_index_files(
         directory, chunks, (p.record.to_dict() for p in ordered), tokenizer, vectors, backends,
-        sentences,
         {
             "encoder": encoder,
             "settings": settings.to_dict(),
@@ -93,7 +90,7 @@ def write_parts(
 def write_index_files(
     directory: Path, chunks: Iterable[Chunk], records: Iterable[dict[str, Any]],
     tokenizer: Tokenizer, vectors: np.ndarray, backends: Mapping[str, Retriever],
-    sentences: SentenceTable, fields: dict[str, Any],
+    fields: dict[str, Any],
 ) -> dict[str, Any]:
     """Write every index file but ``sources/`` and the manifest; return the manifest fields.
 
@@ -105,7 +102,6 @@ def write_index_files(
         vectors: The passage vectors in row order.
         backends: The retrieval backends by role (``lexical``, ``semantic``), holding the
             chunks in row order; each writes its own files and manifest section.
-        sentences: The sentence table.
         fields: ``encoder``, ``settings`` and ``corpus`` for the manifest.
 
     Returns:
@@ -128,7 +124,6 @@ def write_index_files(
     write_json(directory / TERMS, tokenizer.terms)
     np.save(directory / VECTORS, vectors, allow_pickle=False)
     sections = {role: backend.save(directory) for role, backend in backends.items()}
-    write_sentences(directory, sentences)
     return {
         **fields,
         "tokenizer": {
@@ -148,27 +143,3 @@ def date_column(chunk: Chunk) -> int:
     except ValueError:
         return 0  # an unreadable date filters like none
 
-
-def _merge_sentences(ordered: Sequence[Part], chunks: Sequence[Chunk], dim: int) -> SentenceTable:
-    """One sentence table for all documents, each distinct sentence's vector stored once."""
-    bases = np.cumsum([0] + [len(p.sentence_spans) for p in ordered])[:-1]
-    ptr = np.concatenate(
-        [[0]] + [p.sentence_ptr[1:] + base for p, base in zip(ordered, bases, strict=True)]
-    ).astype(np.int64)
-    spans = np.concatenate([np.asarray(p.sentence_spans).reshape(-1, 2) for p in ordered])
-    occurrences = np.concatenate(
-        [np.asarray(p.sentence_vectors).reshape(-1, dim) for p in ordered]
-    ).astype(np.float16)
-    position: dict[str, int] = {}
-    rows = np.empty(len(spans), dtype=np.int32)
-    first: list[int] = []
-    for r, chunk in enumerate(chunks):
-        for i in range(int(ptr[r]), int(ptr[r + 1])):
-            a, b = spans[i]
-            key = chunk.text[a:b].strip()
-            if key not in position:
-                position[key] = len(first)
-                first.append(i)
-            rows[i] = position[key]
-    distinct = occurrences[np.asarray(first, dtype=np.int64)]
-    return SentenceTable(ptr, spans.astype(np.int32), rows, distinct)

@@ -6,8 +6,8 @@ local BM25 and FAISS backends do), stay inside it; chunk ids cross the boundary.
 backend (Milvus, Elasticsearch) translates the same filter into its own query language.
 
 The answerer reads the corpus through two more small protocols: a :class:`Lexicon` (idf of
-a token, whether the corpus mentions a term) and a :class:`SentenceStore` (a chunk's
-sentence spans and their embeddings, by chunk id).
+a token, whether the corpus mentions a term) and a :class:`SentenceStore` (a passage's
+sentence spans and their embeddings).
 """
 
 from __future__ import annotations
@@ -167,8 +167,10 @@ class Lexicon(Protocol):
 
 
 class SentenceStore(Protocol):
-    """Each chunk's sentences with their embeddings, made at build time."""
+    """Passages' sentences with their embeddings (see :mod:`qa.answering.sentences`)."""
 
-    def sentences(self, chunk_id: str) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """Spans of the chunk's sentences in its text, and their vectors (float32, one row each)."""
+    def sentences_of(
+        self, texts: Sequence[str]
+    ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+        """For each passage text: its sentences' spans and their vectors (float32, one row each)."""
         ...

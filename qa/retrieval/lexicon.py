@@ -1,19 +1,16 @@
-"""The answerer's views of the index: a :class:`Lexicon` and a :class:`SentenceStore`.
+"""The answerer's view of the index's words: a :class:`~qa.retrieval.base.Lexicon`.
 
-Both are built from index files, not from a backend: idf from the BM25 index's document
-frequencies (any term statistics would do), mentions from ``chunks_folded.txt``, sentences
-from the sentence table, looked up by chunk id.
+Built from index files, not from a backend: idf from the BM25 index's document frequencies
+(any term statistics would do), mentions from ``chunks_folded.txt``.
 """
 
 from __future__ import annotations
 
 import math
 import mmap
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
-
-from qa.types import SentenceTable
 
 _MENTION_MEMO = 4096
 
@@ -62,26 +59,3 @@ class CorpusLexicon:
                 self._mentioned.clear()
             self._mentioned[term] = known
         return known
-
-
-class TableSentences:
-    """A :class:`~qa.types.SentenceTable` looked up by chunk id.
-
-    Args:
-        table: The sentence table, in chunk-store row order.
-        row_of: A chunk id's row in that order.
-    """
-
-    def __init__(self, table: SentenceTable, row_of: Callable[[str], int]) -> None:
-        self.table = table
-        self._row_of = row_of
-
-    def __len__(self) -> int:
-        return len(self.table.ptr) - 1
-
-    def sentences(self, chunk_id: str) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """Spans of the chunk's sentences in its text, and their vectors (float32)."""
-        row = self._row_of(chunk_id)
-        lo, hi = int(self.table.ptr[row]), int(self.table.ptr[row + 1])
-        spans = [(int(a), int(b)) for a, b in self.table.spans[lo:hi]]
-        return spans, self.table.vectors_of(lo, hi)

@@ -7,8 +7,8 @@ semantic role) searches the HNSW index of the passage vectors. Both translate a
 ``--doc`` and ``--since/--until`` run inside Milvus. The collection is described in
 :mod:`qa.retrieval.milvus_store`.
 
-What stays in the index directory: the chunk store, the sentence table and the vectors
-(the answerer and later updates read them, so nothing is re-embedded), and the BM25 term
+What stays in the index directory: the chunk store and the passage vectors (the answerer
+and later updates read them, so nothing is re-embedded), and the BM25 term
 statistics the answerer's idf comes from (``bm25_*``: the lexical backend's files). The
 manifest section of each role records the collection (uri and name), its chunk count and
 the encoder and dimension; the token is never written.
