@@ -256,8 +256,9 @@ def _max_bytes(args: argparse.Namespace) -> int:
 def _add(args: argparse.Namespace) -> int:
     from qa.api import add_documents
 
+    # Progress on stderr: a bar on a terminal, a line every 10 s in a log or a pipe.
     report = add_documents(args.paths, args.index, max_bytes=_max_bytes(args),
-                           wait=not args.no_wait)
+                           wait=not args.no_wait, progress=True)
     print(report.summary())
     return EXIT_SKIPPED if report.skipped else 0
 
@@ -265,7 +266,8 @@ def _add(args: argparse.Namespace) -> int:
 def _remove(args: argparse.Namespace) -> int:
     from qa.api import remove_documents
 
-    print(remove_documents(args.doc_ids, args.index, wait=not args.no_wait).summary())
+    print(remove_documents(args.doc_ids, args.index, wait=not args.no_wait,
+                           progress=True).summary())
     return 0
 
 

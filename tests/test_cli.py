@@ -88,3 +88,27 @@ def test_python_dash_m_runs_and_errors_without_traceback(tmp_path):
                           timeout=120)
     assert run_.returncode == 2
     assert "Traceback" not in run_.stderr and "corpus directory not found" in run_.stderr
+
+
+def test_add_and_remove_show_progress_lines_in_a_pipe(seed_index, tmp_path):
+    """In a log or a pipe, progress is one line per update (no carriage returns)."""
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index, index)
+    doc = tmp_path / "q_note.txt"
+    doc.write_text("青岛市发布海洋装备产业通知。\n\n到2027年，海洋装备产业规模达到500亿元。\n",
+                   encoding="utf-8")
+    base = [sys.executable, "-m", "qa"]
+    added = subprocess.run(base + ["add", str(doc), "--index", str(index)],
+                           capture_output=True, text=True, timeout=600)
+    assert added.returncode == 0, added.stderr
+    assert "\r" not in added.stderr
+    lines = added.stderr.splitlines()
+    assert any(line.startswith("段落向量 passages") and "100%" in line for line in lines)
+    assert any(line.startswith("分词 tokens") and "100%" in line for line in lines)
+    removed = subprocess.run(base + ["remove", "q_note", "--index", str(index)],
+                             capture_output=True, text=True, timeout=600)
+    assert removed.returncode == 0, removed.stderr
+    assert any(line.startswith("分词 tokens") and "100%" in line
+               for line in removed.stderr.splitlines())

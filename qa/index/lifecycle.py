@@ -267,9 +267,11 @@ def _add_locked(
 
 def remove_documents(
     doc_ids: Sequence[str], index: str | Path = "index", wait: bool = True,
-    warn: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None, progress: bool | None = None,
 ) -> UpdateReport:
     """Remove documents (all their chunks, from both indexes) by id.
+
+    ``progress`` is as for :func:`build_index` (the rest of the index is re-tokenized).
 
     Raises:
         DocumentError: For an id that is not indexed (the message lists the indexed ones).
@@ -279,10 +281,10 @@ def remove_documents(
     if is_vacant(index):
         current_version(index)  # raises: no index there
     with writing(index, wait, warn or _stderr):
-        return _remove_locked(doc_ids, index)
+        return _remove_locked(doc_ids, index, _progress(progress))
 
 
-def _remove_locked(doc_ids: Sequence[str], index: Path) -> UpdateReport:
+def _remove_locked(doc_ids: Sequence[str], index: Path, progress: bool) -> UpdateReport:
     state = _open_state(index)
     unknown = [d for d in doc_ids if d not in state.parts]
     if unknown:
@@ -295,7 +297,7 @@ def _remove_locked(doc_ids: Sequence[str], index: Path) -> UpdateReport:
     plan = plan_update(index, state.parts, [], settings=state.settings,
                        encoder=_encoder_factory(state, None), remove=list(dict.fromkeys(doc_ids)))
     if plan.report.changed:
-        _write(index, plan, state, state.corpus, False, state.parts)
+        _write(index, plan, state, state.corpus, progress, state.parts)
     return plan.report
 
 
