@@ -90,25 +90,43 @@ def test_python_dash_m_runs_and_errors_without_traceback(tmp_path):
     assert "Traceback" not in run_.stderr and "corpus directory not found" in run_.stderr
 
 
-def test_add_and_remove_show_progress_lines_in_a_pipe(seed_index, tmp_path):
-    """In a log or a pipe, progress is one line per update (no carriage returns)."""
+
+def test_add_and_remove_show_progress_lines_in_a_log(seed_index, tmp_path, capsys,
+                                                     monkeypatch):
+    """Not on a terminal, progress is one line per update (no carriage returns)."""
     import shutil
 
+    import qa.progress
+
+    monkeypatch.setattr(qa.progress, "QUIET_FOR", 0.0)  # every stage, however quick
     index = tmp_path / "index"
     shutil.copytree(seed_index, index)
     doc = tmp_path / "q_note.txt"
     doc.write_text("青岛市发布海洋装备产业通知。\n\n到2027年，海洋装备产业规模达到500亿元。\n",
                    encoding="utf-8")
-    base = [sys.executable, "-m", "qa"]
-    added = subprocess.run(base + ["add", str(doc), "--index", str(index)],
-                           capture_output=True, text=True, timeout=600)
-    assert added.returncode == 0, added.stderr
-    assert "\r" not in added.stderr
-    lines = added.stderr.splitlines()
+    assert main(["add", str(doc), "--index", str(index)]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
     assert any(line.startswith("段落向量 passages") and "100%" in line for line in lines)
     assert any(line.startswith("分词 tokens") and "100%" in line for line in lines)
-    removed = subprocess.run(base + ["remove", "q_note", "--index", str(index)],
-                             capture_output=True, text=True, timeout=600)
-    assert removed.returncode == 0, removed.stderr
+    assert main(["remove", "q_note", "--index", str(index)]) == 0
     assert any(line.startswith("分词 tokens") and "100%" in line
-               for line in removed.stderr.splitlines())
+               for line in capsys.readouterr().err.splitlines())
+
+
+def test_progress_lines_wait_for_a_slow_stage(monkeypatch, capsys):
+    """A stage quicker than QUIET_FOR prints nothing; a slower one its lines, the last at 100%."""
+    import time
+
+    import qa.progress
+    from qa.progress import bar
+
+    for _ in bar(range(3), desc="快 quick", unit="x", enabled=True):
+        pass
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(qa.progress, "QUIET_FOR", 0.05)
+    for _ in bar(range(3), desc="慢 slow", unit="x", enabled=True):
+        time.sleep(0.05)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and lines[-1].startswith("慢 slow") and "100%" in lines[-1] and "3/3" in lines[-1]

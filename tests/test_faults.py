@@ -172,7 +172,10 @@ def test_a_byte_flip_in_any_index_file_is_detected(base, tmp_path, capsys):
     data = base / read_pointer(base)[0]
     names = sorted(json.loads((data / MANIFEST).read_text(encoding="utf-8"))["files"])
     kinds = [f"{read_pointer(base)[0]}/{n}" for n in names + [MANIFEST]] + [CURRENT]
-    assert len(kinds) > 20
+    # Every kind of file an index has is in the manifest, so each gets its flip.
+    assert {"chunks.jsonl", "chunks_folded.txt", "docs.jsonl", "terms.json", "vectors.npy",
+            "dense.faiss", "bm25_data.npy", "bm25_vocab.json"} <= set(names)
+    assert any(n.startswith("sources/") for n in names)
     for name in kinds:
         index = tmp_path / name.replace("/", "_")
         shutil.copytree(base, index)
@@ -250,7 +253,8 @@ def test_every_bad_file_is_one_line_bounded_in_time_and_memory(index, tmp_path):
     finally:
         sock.close()
     assert code == 1 and "Traceback" not in err
-    lines = err.strip().splitlines()
+    # A progress line appears only if the run is slow (qa.progress.QUIET_FOR); not counted.
+    lines = [line for line in err.strip().splitlines() if not line.startswith("文档 documents")]
     assert len(lines) == len(names), err
     for name in names:
         assert sum(name in line for line in lines) == 1, (name, err)
