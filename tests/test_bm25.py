@@ -337,9 +337,14 @@ def test_search_is_top_k_of_the_exact_scores(
 
     # Every seed line three times over: many exact ties at any cut-off.
     tied = corpus + corpus[::-1] + corpus
+    # The float32 pass (the corpus is below EXACT_BELOW, so forced), then with no candidate
+    # allowed (every query falls back to the full pass), then the defaults.
+    paths = [(0, topk_module.MAX_CANDIDATES), (0, 0),
+             (topk_module.EXACT_BELOW, topk_module.MAX_CANDIDATES)]
     for config in (BM25Config(), BM25Config(variant="okapi", k1=1.5)):
         index = BM25Index.build(tied, config)
-        for limit in (topk_module.MAX_CANDIDATES, 0):  # 0: every query takes the full pass
+        for exact_below, limit in paths:
+            monkeypatch.setattr(topk_module, "EXACT_BELOW", exact_below)
             monkeypatch.setattr(topk_module, "MAX_CANDIDATES", limit)
             for query in queries + [[], ["未知的词"], queries[0] + queries[0]]:
                 for k in (1, 3, 10, 100, len(tied) + 5):
