@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
+from qa.config import BM25Config, TokenizerConfig
 from qa.retrieval.bm25_matrix import (
     DATA_FILE,
     INDICES_FILE,
@@ -20,7 +21,6 @@ from qa.retrieval.bm25_matrix import (
     BM25Index,
     idf_values,
 )
-from qa.config import BM25Config, TokenizerConfig
 from qa.tokens.tokenize import Tokenizer, corpus_terms
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -337,9 +337,14 @@ def test_search_is_top_k_of_the_exact_scores(
 
     # Every seed line three times over: many exact ties at any cut-off.
     tied = corpus + corpus[::-1] + corpus
+    # The float32 pass (the corpus is below EXACT_BELOW, so forced), then with no candidate
+    # allowed (every query falls back to the full pass), then the defaults.
+    paths = [(0, topk_module.MAX_CANDIDATES), (0, 0),
+             (topk_module.EXACT_BELOW, topk_module.MAX_CANDIDATES)]
     for config in (BM25Config(), BM25Config(variant="okapi", k1=1.5)):
         index = BM25Index.build(tied, config)
-        for limit in (topk_module.MAX_CANDIDATES, 0):  # 0: every query takes the full pass
+        for exact_below, limit in paths:
+            monkeypatch.setattr(topk_module, "EXACT_BELOW", exact_below)
             monkeypatch.setattr(topk_module, "MAX_CANDIDATES", limit)
             for query in queries + [[], ["未知的词"], queries[0] + queries[0]]:
                 for k in (1, 3, 10, 100, len(tied) + 5):
@@ -347,6 +352,53 @@ def test_search_is_top_k_of_the_exact_scores(
                     expected_ids, expected_scores = top_k(index.scores(query), k)
                     assert ids.tolist() == expected_ids.tolist(), (query, k)
                     assert scores.tobytes() == expected_scores.tobytes(), (query, k)
+
+
+def test_near_cutoff_is_the_full_selection() -> None:
+    """The groups' lower bound only narrows where the k-th largest sum is looked for."""
+    from qa.retrieval.bm25_topk import GROUP, _near_cutoff
+
+    rng = np.random.default_rng(5)
+    margin = 1 - 1e-6
+    cases = [(GROUP * 40, 10, 0.5), (GROUP * 40, 10, 0.002), (GROUP * 40, 1, 0.01),
+             (GROUP * 5, 10, 1.0), (GROUP * 40 + 17, 40, 0.05), (100, 3, 0.3), (8, 10, 0.5)]
+    for n, k, share in cases:
+        rough = np.zeros(n, dtype=np.float32)
+        hit = rng.random(n) < share
+        # Few distinct values: ties at the cut-off, and untouched documents at zero.
+        rough[hit] = rng.integers(1, 8, size=int(hit.sum())).astype(np.float32) / 4
+        kth = float(np.partition(rough, n - k)[n - k]) if n > k else 0.0
+        floor = kth * margin
+        expected = np.flatnonzero(rough >= np.float32(floor) if floor > 0 else rough)
+        assert _near_cutoff(rough, k, margin).tolist() == expected.tolist(), (n, k, share)
+
+
+def test_one_term_search_is_its_row(corpus: list[list[str]], queries: list[list[str]]) -> None:
+    """A one-token query skips the summing: still exactly top_k(scores(q), k), any variant."""
+    from qa.retrieval.bm25_matrix import top_k
+
+    tokens = sorted({t for q in queries for t in q})
+    for config in (BM25Config(), BM25Config(variant="okapi", k1=1.5)):
+        index = BM25Index.build(corpus + corpus, config)
+        for token in tokens + ["未知的词"]:
+            for k in (1, 5, 1000):
+                ids, scores = index.search([token], k)
+                expected_ids, expected_scores = top_k(index.scores([token]), k)
+                assert ids.tolist() == expected_ids.tolist(), (token, k)
+                assert scores.tobytes() == expected_scores.tobytes(), (token, k)
+
+
+def test_one_term_search_checks_document_ids(tmp_path: Path, monkeypatch) -> None:
+    import qa.retrieval.bm25_matrix as bm25_module
+
+    BM25Index.build([["a", "b"], ["a"], ["c"]], BM25Config()).save(tmp_path)
+    indices = np.load(tmp_path / INDICES_FILE)
+    indices[-1] = 7  # the row of "c": its only document id is out of range
+    np.save(tmp_path / INDICES_FILE, indices, allow_pickle=False)
+    monkeypatch.setattr(bm25_module, "SCAN_AT_LOAD", 0)
+    index = BM25Index.load(tmp_path, mmap=True)
+    with pytest.raises(ValueError, match=INDICES_FILE):
+        index.search(["c"], 3)
 
 
 def test_bm25s_gives_our_scores(corpus: list[list[str]], queries: list[list[str]]) -> None:
@@ -367,7 +419,8 @@ def test_bm25s_gives_our_scores(corpus: list[list[str]], queries: list[list[str]
         np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-6)
         ids, scores = index.search(query, 10)
         found = peer.retrieve([query], k=10, show_progress=False, n_threads=0)
-        peer_ids = [int(d) for d, s in zip(found.documents[0], found.scores[0]) if s > 0]
+        peer_ids = [int(d) for d, s in zip(found.documents[0], found.scores[0], strict=True)
+                    if s > 0]
         assert len(peer_ids) == len(ids)
         kth = scores[-1]
         for doc in set(ids.tolist()) ^ set(peer_ids):
