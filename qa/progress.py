@@ -32,6 +32,7 @@ class _Lines:
         self.start = time.monotonic()
         self.last: float | None = None
         self.bar: tqdm | None = None
+        self.finished = False  # the stage's last line is written (tqdm redraws it on close)
 
     def write(self, text: str) -> int:
         line = text.replace("\r", "").strip()
@@ -40,11 +41,12 @@ class _Lines:
         now = time.monotonic()
         bar = self.bar
         done = bar is not None and bar.total is not None and bar.n >= bar.total
-        if now - self.start >= QUIET_FOR and (
-            self.last is None or done or now - self.last >= LINE_INTERVAL
-        ):
+        if self.finished or now - self.start < QUIET_FOR:
+            return len(text)
+        if self.last is None or done or now - self.last >= LINE_INTERVAL:
             self.stream.write(line + "\n")
             self.last = now
+            self.finished = done
         return len(text)
 
     def flush(self) -> None:

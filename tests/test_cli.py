@@ -130,3 +130,4 @@ def test_progress_lines_wait_for_a_slow_stage(monkeypatch, capsys):
         time.sleep(0.05)
     lines = capsys.readouterr().err.splitlines()
     assert lines and lines[-1].startswith("慢 slow") and "100%" in lines[-1] and "3/3" in lines[-1]
+    assert sum("100%" in line for line in lines) == 1  # the last line once, not again on close
