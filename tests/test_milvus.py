@@ -171,6 +171,51 @@ def test_hybrid_recall_within_003_of_local(milvus_qa: QA, seed_qa: QA) -> None:
     assert abs(ours - theirs) <= 0.03, (ours, theirs)
 
 
+def test_eval_compares_backends_and_gates_on_hybrid_recall(seed_index: Path, built: Path,
+                                                          tmp_path: Path, capsys) -> None:
+    """``qa eval --compare-index``: local against Milvus on real questions, then a Milvus
+    index that lacks the document most questions are about."""
+    lines = [line for line in (ROOT / "eval" / "questions.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    picked = [line for line in lines if json.loads(line)["type"] != "unanswerable"][:30]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(picked) + "\n", encoding="utf-8")
+    milvus = built / "x"
+
+    def run(other: Path) -> tuple[int, str, dict]:
+        capsys.readouterr()
+        code = main(["eval", "--index", str(seed_index), "--compare-index", str(other),
+                     "--questions", str(questions), "--modes", "hybrid,dense", "--k", "5",
+                     "--json", str(tmp_path / "m.json")])
+        flat = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+        return code, capsys.readouterr().out, flat
+
+    code, out, flat = run(milvus)
+    assert code == 0, out
+    assert f"local ({seed_index}) against milvus ({milvus}), 30 answerable questions" in out
+    assert "✓ 一致 (parity holds): hybrid recall@5" in out
+    assert flat["parity/within"] is True
+    assert flat["parity/hybrid/all/recall@5/base"] == flat["hybrid/recall@5"]
+    # The second column is the Milvus index's own recall, counted here independently.
+    cases = load_questions(questions)
+    qa = QA.load(milvus)
+    found = [qa.search(c.question, k=5, mode="dense") for c in cases]
+    recall = sum(first_hit_rank([h.text for h in hits], c.evidence) is not None
+                 for hits, c in zip(found, cases, strict=True)) / len(cases)
+    assert flat["parity/dense/all/recall@5/other"] == pytest.approx(recall)
+    assert all(flat[f"parity/hybrid/{part}/recall@5/other"] is not None
+               for part in ("tune", "check"))
+
+    doc = max({c.doc for c in cases}, key=lambda d: sum(c.doc == d for c in cases))
+    lacking = _to_milvus(seed_index, tmp_path / "lacking")
+    remove_documents([doc], lacking)
+    code, out, flat = run(lacking)
+    assert code == 1  # a gate: non-zero when parity fails
+    assert "✗ 不一致 (parity fails)" in out and f"only in the first: {doc}" in out
+    assert flat["parity/within"] is False
+    assert flat["parity/hybrid/all/recall@5/gap"] < -0.03
+
+
 def test_reopen_in_another_process(seed_index: Path, tmp_path: Path, capsys) -> None:
     index = _to_milvus(seed_index, tmp_path / "idx")
     qa = QA.load(index)
