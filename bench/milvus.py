@@ -4,16 +4,16 @@ For each size, synthetic documents (:func:`bench.build.write_documents`) are bui
 with the product's own :func:`qa.api.build_index` — local backend, then Milvus on a
 milvus-lite file inside the index — with random vectors in place of a model
 (:class:`bench.build.TimedRandomEncoder`; its time is subtracted). Then, in this process:
-``QA.load``, 200 questions from ``eval/`` searched one at a time per mode (query vectors
-given, so embedding is excluded), resident memory, disk, and the cost of adding one
-20-chunk document and removing it again with :func:`qa.api.add_documents` /
+``QA.load``, 200 questions (``--questions``) from ``eval/`` searched one at a time per
+mode (query vectors given, so embedding is excluded), resident memory, disk, and the cost
+of adding one 20-chunk document and removing it again with :func:`qa.api.add_documents` /
 :func:`qa.api.remove_documents`. For Milvus the part of that spent writing the
 collection (upsert + delete of that document's chunks) is timed on its own.
 
 milvus-lite runs in this process (pure Python, one process per file), so its memory is
 in the RSS figure and its latencies are those of an embedded engine, not of a server.
 
-    python -m bench.milvus --sizes 10000,100000 [--work DIR] [--json FILE]
+    python -m bench.milvus --sizes 10000,100000 [--questions 200] [--work DIR] [--json FILE]
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ KEYS = ("build_s", "disk_mb", "rss_mb", "bm25_p50_ms", "bm25_p95_ms", "dense_p50
         "dense_p95_ms", "hybrid_p50_ms", "hybrid_p95_ms", "add_s", "add_backend_s", "remove_s")
 
 
-def _questions() -> list[str]:
+def _questions(count: int = QUESTIONS) -> list[str]:
     lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()][:QUESTIONS]
+    return [json.loads(line)["question"] for line in lines if line.strip()][:count]
 
 
 def _stopwatch(owner: type, name: str, spent: list[float]) -> Callable[[], None]:
@@ -57,7 +57,8 @@ def _stopwatch(owner: type, name: str, spent: list[float]) -> Callable[[], None]
     return lambda: setattr(owner, name, original)
 
 
-def measure(docs: Path, extra: Path, index: Path, backend: str) -> dict[str, float]:
+def measure(docs: Path, extra: Path, index: Path, backend: str, questions: int = QUESTIONS
+            ) -> dict[str, float]:
     """Build, load, query and update one index; the figures by :data:`KEYS`."""
     from qa.api import QA, add_documents, build_index, remove_documents
     from qa.config import BackendConfig, Settings
@@ -71,18 +72,19 @@ def measure(docs: Path, extra: Path, index: Path, backend: str) -> dict[str, flo
     build_index(docs, index, encoder, settings, progress=False, warn=lambda _m: None)
     out = {"build_s": time.perf_counter() - start - encoder.seconds}
     qa = QA.load(index, encoder=encoder)
-    questions = _questions()
-    vectors = encoder.encode_queries(questions)
+    asked = _questions(questions)
+    vectors = encoder.encode_queries(asked)
     for mode in ("bm25", "dense", "hybrid"):
-        qa.batch_search(questions[:5], k=10, mode=mode, vectors=vectors[:5])  # warm up
+        qa.batch_search(asked[:5], k=10, mode=mode, vectors=vectors[:5])  # warm up
         times = []
-        for i, question in enumerate(questions):
+        for i, question in enumerate(asked):
             start = time.perf_counter()
             qa.batch_search([question], k=10, mode=mode, vectors=vectors[i : i + 1])
             times.append((time.perf_counter() - start) * 1000)
         figures = latency(mode, times)
         out[f"{mode}_p50_ms"] = figures[f"{mode}/p50_ms"]
         out[f"{mode}_p95_ms"] = figures[f"{mode}/p95_ms"]
+    out["questions"] = len(asked)
     out["rss_mb"] = rss_mb()
     out["disk_mb"] = sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 1e6
     if backend == "milvus":
@@ -103,7 +105,8 @@ def measure(docs: Path, extra: Path, index: Path, backend: str) -> dict[str, flo
     return out
 
 
-def run(sizes: tuple[int, ...], work: Path) -> dict[str, dict[str, float]]:
+def run(sizes: tuple[int, ...], work: Path, questions: int = QUESTIONS
+        ) -> dict[str, dict[str, float]]:
     """The figures per ``"{backend} {size}"``."""
     from qa.retrieval.milvus_store import MilvusCollection  # noqa: F401  (fail early)
 
@@ -116,7 +119,7 @@ def run(sizes: tuple[int, ...], work: Path) -> dict[str, dict[str, float]]:
         write_documents(docs, size, seed=0)
         for backend in ("local", "milvus"):
             index = work / f"{backend}-{size}"
-            rows[f"{backend} {size}"] = measure(docs, extra, index, backend)
+            rows[f"{backend} {size}"] = measure(docs, extra, index, backend, questions)
             print(f"{backend} {size}: " + ", ".join(f"{k} {v:.2f}" for k, v in
                                                     rows[f"{backend} {size}"].items()),
                   flush=True)
@@ -170,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--work", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--questions", type=int, default=QUESTIONS,
+                        help="questions searched one at a time per mode (default: %(default)s)")
     parser.add_argument("--probe", type=Path, metavar="INDEX",
                         help="only time one document's write and delete in this Milvus index")
     args = parser.parse_args(argv)
@@ -180,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = tuple(int(s) for s in args.sizes.split(",") if s.strip())
     work = args.work or Path(tempfile.mkdtemp(prefix="qa-bench-milvus-"))
     try:
-        rows = run(sizes, work)
+        rows = run(sizes, work, args.questions)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -111,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--modes", default="hybrid,bm25,dense", help="comma-separated modes")
     ev.add_argument("--json", dest="json_file", default=None, help="write flat metrics JSON here")
     ev.add_argument("--report", default=None, help="write a Markdown report with plots here")
+    ev.add_argument("--compare-index", default=None, metavar="OTHER",
+                    help="also search the questions on index OTHER (e.g. a Milvus index of the "
+                         "same corpus) and compare recall@1/5 per mode and split; exit 1 when "
+                         "hybrid recall@5 differs by more than --tolerance")
+    ev.add_argument("--tolerance", type=float, default=0.03,
+                    help="largest hybrid recall@5 gap --compare-index accepts (default: 0.03)")
 
     serve = sub.add_parser("serve", help="启动网页界面 (start the web chat UI)")
     serve.add_argument("--index", default="index", help="index directory (default: index)")

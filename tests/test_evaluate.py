@@ -431,3 +431,63 @@ def test_evaluate_on_the_seed_index(seed_qa, tmp_path):
         assert data[f"{mode}/search_p50_ms"] > 0
         assert data[f"{mode}/recall@10"] >= data[f"{mode}/recall@1"]
     assert "hybrid" in format_table(res)
+
+
+# ---------------------------------------------------------------- comparing two indexes
+def test_evaluate_retrieval_gives_evaluates_retrieval_figures_without_asking():
+    from qa.evaluation.running import evaluate_retrieval
+
+    full = evaluate(FakeQA(), CASES, k=10, modes=("good", "bad"))
+    qa = FakeQA()
+    alone = evaluate_retrieval(qa, CASES, k=10, modes=("good", "bad"))
+    assert {c[0] for c in qa.calls} == {"search"}  # no answers
+    assert len(qa.calls) == 2 * 3  # the three answerable cases, once per mode
+    assert alone["good/recall@3"] == pytest.approx(2 / 3)
+    assert alone["good/recall@1"] == pytest.approx(1 / 3)
+    for key, value in alone.items():
+        assert full.metrics[key] == value, key
+    assert {k.split("/")[1] for k in alone if "split:" in k} == {"split:tune", "split:check"}
+
+
+def _metrics(all5: float, tune5: float, check5: float) -> dict:
+    out = {"hybrid/recall@1": 0.8, "hybrid/recall@5": all5,
+           "hybrid/split:tune/recall@5": tune5, "hybrid/split:check/recall@5": check5}
+    return out
+
+
+def test_compare_passes_within_the_tolerance_on_all_and_each_split():
+    from qa.evaluation.parity import compare, format_parity
+
+    counts = {"all": 456, "tune": 230, "check": 226}
+    base = _metrics(0.965, 0.969, 0.961)
+    same = compare(base, _metrics(0.935, 0.939, 0.991), ("hybrid",), ("A", "B"), counts)
+    assert same.within  # -0.03, -0.03, +0.03: at the tolerance, not beyond
+    assert [r.part for r in same.gated()] == ["all", "tune", "check"]
+    text = format_parity(same)
+    assert "✓ 一致 (parity holds)" in text and "all -0.030, tune -0.030, check +0.030" in text
+    assert "check (226)" in text
+    # Within overall but not on the held-out split: fails.
+    split_off = compare(base, _metrics(0.950, 0.985, 0.920), ("hybrid",), ("A", "B"), counts)
+    assert not split_off.within
+    assert "✗ 不一致 (parity fails)" in format_parity(split_off)
+    assert split_off.flat()["parity/hybrid/check/recall@5/gap"] == pytest.approx(-0.041)
+    assert split_off.flat()["parity/within"] is False
+    # A figure the second index lacks cannot pass.
+    lacking = dict(base)
+    del lacking["hybrid/split:tune/recall@5"]
+    assert not compare(base, lacking, ("hybrid",), ("A", "B"), counts).within
+    assert compare(base, base, ("hybrid",), ("A", "B"), counts, tolerance=0).within
+
+
+def test_compare_refuses_what_it_cannot_judge():
+    from qa.evaluation.parity import check_arguments, compare
+    from qa.validate import ArgumentError
+
+    with pytest.raises(ArgumentError, match="add hybrid to --modes"):
+        check_arguments(("bm25",), 10, 0.03)
+    with pytest.raises(ArgumentError, match="use --k 5 or more"):
+        check_arguments(("hybrid",), 3, 0.03)
+    with pytest.raises(ArgumentError, match="--tolerance must be 0 or more"):
+        check_arguments(("hybrid",), 10, -0.1)
+    with pytest.raises(ArgumentError, match="use --k 5 or more"):
+        compare({"hybrid/recall@1": 1.0}, {"hybrid/recall@1": 1.0}, ("hybrid",), ("A", "B"), {})

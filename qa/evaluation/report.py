@@ -5,14 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.errors import QAError
 from qa.evaluation import metrics as m
 from qa.evaluation.cases import DEFAULT_MODES, RANK_CUTOFF, EvalResult, Failure, load_questions
-from qa.evaluation.running import evaluate, failures, recall_cutoffs
+from qa.evaluation.parity import (
+    TOLERANCE,
+    answerable_counts,
+    check_arguments,
+    compare,
+    format_parity,
+)
+from qa.evaluation.running import evaluate, evaluate_retrieval, failures, recall_cutoffs
+
+if TYPE_CHECKING:
+    from qa.api import QA
 
 
 # ------------------------------------------------------------------------ output
@@ -313,12 +324,13 @@ def write_report(result: EvalResult, directory: str | Path) -> Path:
     return report
 
 
-def write_json(result: EvalResult, path: str | Path) -> Path:
-    """Write the flat counts and metrics (:meth:`EvalResult.flat`) as JSON."""
+def write_json(result: EvalResult, path: str | Path,
+               extra: Mapping[str, object] | None = None) -> Path:
+    """Write the flat counts and metrics (:meth:`EvalResult.flat`), and ``extra``, as JSON."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:
-        json.dump(result.flat(), fh, ensure_ascii=False, indent=2)
+        json.dump({**result.flat(), **(extra or {})}, fh, ensure_ascii=False, indent=2)
         fh.write("\n")
     return path
 
@@ -339,11 +351,36 @@ def parse_modes(text: str, allowed: Sequence[str] = DEFAULT_MODES) -> tuple[str,
     return modes
 
 
+def label(qa: QA) -> str:
+    """An index named for a comparison: its backend and directory (``milvus (x)``)."""
+    kind = str(qa.manifest.settings.get("backend", {}).get("kind", "local"))
+    return f"{kind} ({qa.directory})"
+
+
+def corpus_note(base: QA, other: QA) -> str:
+    """One line when two indexes hold different documents (or versions of them), else ``""``."""
+    ours = {d: r.sha256 for d, r in base.records.items()}
+    theirs = {d: r.sha256 for d, r in other.records.items()}
+    if ours == theirs:
+        return ""
+    only = sorted(set(ours) - set(theirs)), sorted(set(theirs) - set(ours))
+    changed = sorted(d for d in set(ours) & set(theirs) if ours[d] != theirs[d])
+    said = [f"only in the first: {', '.join(only[0][:3])}" if only[0] else "",
+            f"only in the second: {', '.join(only[1][:3])}" if only[1] else "",
+            f"different text: {', '.join(changed[:3])}" if changed else ""]
+    return ("注意 (note): the two indexes do not hold the same corpus ("
+            + "; ".join(x for x in said if x) + "), so their recall is not comparable.")
+
+
 def cli(args: argparse.Namespace) -> int:
     """``qa eval``: print the table and the failures, write ``--json`` and ``--report``.
 
+    With ``--compare-index``, also search every answerable question on that index and
+    print both indexes' recall per mode and split (:mod:`qa.evaluation.parity`).
+
     Returns:
-        0 on success.
+        0 on success; 1 when ``--compare-index`` finds hybrid recall@5 further than
+        ``--tolerance`` from this index's.
 
     Raises:
         QAError: For a bad question file, bad modes or an unusable index.
@@ -352,7 +389,12 @@ def cli(args: argparse.Namespace) -> int:
 
     modes = parse_modes(args.modes)
     cases = load_questions(args.questions)  # before any index work: fail fast
+    compare_to = getattr(args, "compare_index", None)
+    tolerance = getattr(args, "tolerance", TOLERANCE)
+    if compare_to is not None:
+        check_arguments(modes, args.k, tolerance)
     qa = QA.open(args.index, args.corpus)
+    other = QA.load(compare_to) if compare_to is not None else None
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -366,8 +408,20 @@ def cli(args: argparse.Namespace) -> int:
     for mode in modes[1:]:
         print(f"Failures ({mode}): {len(failures(result, mode))} of {len(cases)}"
               + ("" if args.report else "; use --report DIR to list them"))
+    parity = None
+    if other is not None:
+        log(f"searching the same questions on {compare_to} …")
+        theirs = evaluate_retrieval(other, cases, k=args.k, modes=modes, log=log)
+        parity = compare(result.metrics, theirs, modes, (label(qa), label(other)),
+                         answerable_counts(cases), tolerance)
+        print("\n" + format_parity(parity))
+        note = corpus_note(qa, other)
+        if note:
+            print(note)
     if args.json_file:
-        print(f"\nmetrics: {write_json(result, args.json_file)}")
+        extra = parity.flat() if parity is not None else None
+        print(f"\nmetrics: {write_json(result, args.json_file, extra)}")
     if args.report:
         print(f"report: {write_report(result, args.report)}")
-    return 0
+    return 0 if parity is None or parity.within else 1
+

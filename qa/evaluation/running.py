@@ -78,6 +78,81 @@ def recall_cutoffs(k: int) -> tuple[int, ...]:
     return tuple(sorted({c for c in RECALL_CUTOFFS if c <= k} | {k}))
 
 
+def rank_metrics(ranks: Sequence[int | None], k: int) -> dict[str, float | None]:
+    """recall@c (:func:`recall_cutoffs`), MRR and nDCG from the evidence ranks of answerable cases.
+
+    Args:
+        ranks: 1-based rank of the first passage with evidence, ``None`` when not retrieved.
+        k: Passages retrieved per search.
+    """
+    depth = min(RANK_CUTOFF, k)
+    out: dict[str, float | None] = {
+        f"recall@{c}": m.recall_at(ranks, c) for c in recall_cutoffs(k)
+    }
+    out[f"mrr@{depth}"] = m.mrr(ranks, depth)
+    out[f"ndcg@{depth}"] = m.ndcg(ranks, depth)
+    return out
+
+
+def split_rank_metrics(name: str, ranks: Sequence[int | None], cases: Sequence[Case], k: int
+                       ) -> dict[str, float | None]:
+    """:func:`rank_metrics` over all cases and per split, keyed as :func:`evaluate` keys them.
+
+    Args:
+        name: The key prefix (a mode: ``hybrid/recall@5``, ``hybrid/split:check/recall@5``).
+        ranks: The evidence rank of each answerable case, in the order of ``cases``.
+        cases: The answerable cases.
+        k: Passages retrieved per search.
+    """
+    out = {f"{name}/{key}": v for key, v in rank_metrics(ranks, k).items()}
+    for split in SPLITS:
+        mine = [r for r, c in zip(ranks, cases, strict=True) if c.split == split]
+        out.update({f"{name}/split:{split}/{key}": v
+                    for key, v in rank_metrics(mine, k).items()})
+    return out
+
+
+def evaluate_retrieval(
+    qa: QASystem,
+    cases: Sequence[Case],
+    k: int = 10,
+    modes: Sequence[str] = DEFAULT_MODES,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, float | None]:
+    """Retrieval alone: each answerable case searched once per mode, no answers.
+
+    The same searches as :func:`evaluate` makes (so the same ranks on the same index), at
+    a fraction of its time; what a comparison of two backends needs.
+
+    Returns:
+        ``{mode}/recall@c``, ``{mode}/mrr@10``, ``{mode}/ndcg@10`` and the same per split
+        (``{mode}/split:tune/recall@5``), as in :attr:`EvalResult.metrics`.
+
+    Raises:
+        ArgumentError: When ``k < 1`` or there is no answerable case or no mode.
+        QAError: When the system rejects a question.
+    """
+    answerable = [c for c in cases if c.answerable]
+    if k < 1:
+        raise ArgumentError(f"k must be at least 1, got {k}")
+    if not answerable or not modes:
+        raise ArgumentError("evaluate_retrieval needs at least one answerable case and one mode")
+    log = log or (lambda _msg: None)
+    out: dict[str, float | None] = {}
+    for mode in modes:
+        began = time.perf_counter()
+        ranks = []
+        for case in answerable:
+            try:
+                hits = qa.search(case.question, k=k, mode=mode)
+            except QAError as exc:
+                raise QAError(f"case {case.id!r} (line {case.line}): {exc}") from exc
+            ranks.append(m.first_hit_rank([h.text for h in hits], case.evidence))
+        log(f"{mode}: {len(answerable)} searches in {time.perf_counter() - began:.1f} s")
+        out.update(split_rank_metrics(mode, ranks, answerable, k))
+    return out
+
+
 def summarize(records: Sequence[CaseResult], k: int) -> dict[str, float | None]:
     """All metrics over a set of records of one mode.
 
@@ -94,13 +169,7 @@ def summarize(records: Sequence[CaseResult], k: int) -> dict[str, float | None]:
         Metric name → value (``None`` when undefined for these records).
     """
     answerable = [r for r in records if r.answerable]
-    ranks = [r.evidence_rank for r in answerable]
-    depth = min(RANK_CUTOFF, k)
-    out: dict[str, float | None] = {
-        f"recall@{c}": m.recall_at(ranks, c) for c in recall_cutoffs(k)
-    }
-    out[f"mrr@{depth}"] = m.mrr(ranks, depth)
-    out[f"ndcg@{depth}"] = m.ndcg(ranks, depth)
+    out = rank_metrics([r.evidence_rank for r in answerable], k)
     out["accuracy"] = m.mean(r.correct for r in answerable)
     out["span_accuracy"] = m.mean(r.span_correct for r in answerable)
     out["em"] = m.mean(r.em for r in answerable)

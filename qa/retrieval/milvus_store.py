@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ from qa.errors import BackendError, IndexUnusableError
 from qa.retrieval.base import Filter
 from qa.retrieval.milvus_support import (
     _DOC_BYTES,
+    _DOC_GROUP,
     _ID_BYTES,
     _NAME_BYTES,
     _TEXT_BYTES,
@@ -72,6 +74,7 @@ class MilvusCollection:
         self._written: set[str] = set()
         self.created = False  # by this object, in this write
         self.checked = False  # against the index's encoder, at load
+        self._loaded = False  # into memory, by this object
 
     # ------------------------------------------------------------------ connecting
     def _call(self, what: Callable[[], T]) -> T:
@@ -115,6 +118,7 @@ class MilvusCollection:
             with contextlib.suppress(Exception):
                 self._client.close()
             self._client = None
+        self._loaded = False
         if is_local(self.config.milvus_uri):
             with contextlib.suppress(ImportError):
                 from milvus_lite.server_manager import server_manager_instance
@@ -211,9 +215,17 @@ class MilvusCollection:
                 f"--index INDEX --backend milvus --milvus-uri {self.config.milvus_uri} "
                 "--milvus-collection NEW_NAME"
             )
-        # A collection is searchable once loaded into memory; a server may have released it.
-        self._call(lambda: self.client.load_collection(self.name, timeout=self.timeout))
+        self.load()
         self.checked = True
+
+    def load(self) -> None:
+        """Load the collection into memory (once per object): search and query need it.
+
+        A server may have released it, and milvus-lite opens a collection released.
+        """
+        if not self._loaded:
+            self._call(lambda: self.client.load_collection(self.name, timeout=self.timeout))
+            self._loaded = True
 
     def drop(self) -> None:
         """Drop the collection (after a rebuild replaced it)."""
@@ -250,6 +262,11 @@ class MilvusCollection:
         write interrupted after this and before its commit is repeated by the next one.
         Called by both backends of an index for one write; the second call is free.
 
+        The stale rows are found by one query per :data:`_DOC_GROUP` documents, before
+        the upsert, and deleted by id. (One delete by expression per document cost a scan
+        of the collection each, which made a build quadratic.) A collection this object
+        created and has not written yet holds nothing, so nothing is looked up.
+
         Args:
             docs: The documents that changed (added, replaced or removed).
             chunks: Their chunks now (none for a removed document).
@@ -258,25 +275,34 @@ class MilvusCollection:
         key = json.dumps(sorted(docs), ensure_ascii=False)
         if key in self._written:
             return
-        keep: dict[str, list[str]] = {d: [] for d in docs}
+        held = set() if self.created and not self._written else self._ids_of(docs)
+        keep = {c.id for c in chunks}
         batch: list[dict[str, Any]] = []
         for row in self.rows(chunks, vectors):
-            keep[row["doc"]].append(row["id"])
             batch.append(row)
             if len(batch) >= _UPSERT_BATCH:
                 self._upsert(batch)
                 batch = []
         if batch:
             self._upsert(batch)
-        for doc, ids in keep.items():
-            expr = f"doc == {json.dumps(doc, ensure_ascii=False)}"
-            if ids:
-                expr += f" and id not in [{', '.join(json.dumps(i) for i in ids)}]"
-            self._delete(expr)
+        stale = sorted(held - keep)
+        for start in range(0, len(stale), _UPSERT_BATCH):
+            ids = stale[start : start + _UPSERT_BATCH]
+            self._call(partial(self.client.delete, self.name, ids=ids, timeout=self.timeout))
         self._written.add(key)
 
-    def _delete(self, expr: str) -> None:
-        self._call(lambda: self.client.delete(self.name, filter=expr, timeout=self.timeout))
+    def _ids_of(self, docs: Sequence[str]) -> set[str]:
+        """The ids of every row the collection holds for ``docs``."""
+        self.load()
+        out: set[str] = set()
+        ordered = sorted(docs)
+        for start in range(0, len(ordered), _DOC_GROUP):
+            group = ordered[start : start + _DOC_GROUP]
+            expr = f"doc in [{', '.join(json.dumps(d, ensure_ascii=False) for d in group)}]"
+            rows = self._call(partial(self.client.query, self.name, filter=expr,
+                                      output_fields=["id"], timeout=self.timeout))
+            out.update(str(r["id"]) for r in rows)
+        return out
 
     def _upsert(self, batch: list[dict[str, Any]]) -> None:
         self._call(lambda: self.client.upsert(self.name, batch, timeout=self.timeout))
@@ -310,7 +336,7 @@ class MilvusCollection:
                ranker: Any, depth: int) -> list[list[tuple[str, float]]]:
         """Milvus's own ``hybrid_search``: both lists of ``depth`` fused by ``ranker``.
 
-        (Measured against our fusion in ``bench/milvus_fusion.py``; the index uses ours.)
+        (Measured against our fusion by ``bench/milvus_parity.py``; the index uses ours.)
         """
         pymilvus = _client_module()
         expr = expression(where)

@@ -26,6 +26,7 @@ _NAME_BYTES = 4_096
 _ID_BYTES = 128
 _DOC_BYTES = 1_024
 _UPSERT_BATCH = 1_000
+_DOC_GROUP = 200  # documents per lookup of their rows: a short filter expression
 # Punctuation the jieba analyzer would otherwise make tokens of (ours drops any token
 # without a letter or digit); Milvus's stop filter takes a word list only.
 PUNCTUATION = tuple("，。、；：？！“”‘’（）《》【】〔〕…—·「」『』"
