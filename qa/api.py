@@ -60,7 +60,7 @@ class QA:
 
     Create it with :meth:`build`, :meth:`load` or :meth:`open`, which make today's
     backends (BM25 and FAISS); or give it any two :class:`~qa.retrieval.Retriever` s, a
-    fuser, a lexicon and a sentence store. All methods are safe to call from several
+    fuser, a lexicon and an embedding function. All methods are safe to call from several
     threads at once.
 
     Args:

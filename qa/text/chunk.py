@@ -84,7 +84,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-# Where a long sentence may be cut for the sentence table: after a comma, colon or 、.
+# Where a long sentence may be cut into the answerer's sentences: after a comma, colon or 、.
 _CLAUSE = re.compile(r"[，,：:、]")
 
 
