@@ -399,7 +399,7 @@ def cli(args: argparse.Namespace) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    result = evaluate(qa, cases, k=args.k, modes=modes, log=log)
+    result = evaluate(qa, cases, k=args.k, modes=modes, log=log, progress=True)
     print(format_table(result))
     first = failures(result, modes[0])
     print(f"\nFailures ({modes[0]}): {len(first)} of {len(cases)}")

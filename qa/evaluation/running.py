@@ -21,6 +21,7 @@ from qa.evaluation.cases import (
     Failure,
     QASystem,
 )
+from qa.progress import bar
 from qa.types import Hit
 from qa.validate import ArgumentError
 
@@ -203,6 +204,7 @@ def evaluate(
     modes: Sequence[str] = DEFAULT_MODES,
     ask_k: int = ASK_K,
     log: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> EvalResult:
     """Run every case through every mode and compute all metrics.
 
@@ -216,6 +218,7 @@ def evaluate(
         modes: Retrieval modes, in the order the table shows them.
         ask_k: Passages cited per answer.
         log: Progress messages (default: none).
+        progress: A progress bar per mode on stderr (see :mod:`qa.progress`).
 
     Returns:
         The metrics (``{mode}/{metric}``, ``{mode}/{type}/{metric}``) and per-case records.
@@ -236,7 +239,8 @@ def evaluate(
         began = time.perf_counter()
         with contextlib.suppress(QAError):  # run_case reports a rejected question
             qa.ask(cases[0].question, k=ask_k, mode=mode)  # warm-up, untimed
-        done = [run_case(qa, case, mode, k, ask_k) for case in cases]
+        done = [run_case(qa, case, mode, k, ask_k)
+                for case in bar(cases, desc=f"评测 eval {mode}", unit="题", enabled=progress)]
         log(f"{mode}: {len(done)} questions in {time.perf_counter() - began:.1f} s")
         records += done
         metrics.update({f"{mode}/{name}": v for name, v in summarize(done, k).items()})
