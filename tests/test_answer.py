@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from qa.answering.answer import cue_score, question_kind, trim
@@ -70,8 +71,6 @@ class _CountingEncoder:
         self.batches: list[list[str]] = []
 
     def __call__(self, texts):
-        import numpy as np
-
         self.batches.append(list(texts))
         out = np.zeros((len(texts), 8), dtype=np.float32)
         for i, t in enumerate(texts):
