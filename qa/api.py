@@ -124,7 +124,7 @@ class QA:
             curated_terms(),
             fold=tokenizer.fold,
             source=self.source_text,
-            terms=tokenizer.terms,
+            terms=tokenizer.words,
             in_article=self._sources.in_article,
         )
         self.records = {r.doc: r for r in records}

@@ -77,13 +77,14 @@ class ChunkStore(Sequence[Chunk]):
 
         Args:
             directory: Where the files go (created if needed).
-            chunks: The chunks in row order.
+            chunks: The chunks in row order; a :class:`StoredRows` among them (see
+                :class:`ChunkRows`) is copied from its store as bytes, without parsing.
             columns: Per-row integers to keep beside the chunks, by name (lower-case letters,
                 digits, ``_``), e.g. ``{"date": lambda c: date_key(c.date)}``; read back with
-                :meth:`column` without parsing any chunk.
+                :meth:`column` without parsing any chunk. Copied rows take their store's.
 
         Raises:
-            ValueError: For a bad column name.
+            ValueError: For a bad column name, or copied rows whose store lacks a column.
         """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -91,28 +92,56 @@ class ChunkStore(Sequence[Chunk]):
         bad = [name for name in columns if not _COLUMN_NAME.fullmatch(name)]
         if bad:
             raise ValueError(f"column names {bad}: use lower-case letters, digits and _")
-        offsets = [0]
-        codes: list[int] = []
-        values: dict[str, list[int]] = {name: [] for name in columns}
+        pieces = chunks.pieces if isinstance(chunks, ChunkRows) else [chunks]
+        sizes: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+        values: dict[str, list[np.ndarray]] = {name: [] for name in columns}
         code_of: dict[str, int] = {}
-        ids: list[str] = []
+        ids: list[np.ndarray] = []
         with open(directory / CHUNKS_FILE, "wb") as fh:
-            for chunk in chunks:
-                # json.dumps escapes line breaks inside strings, so a line is one chunk.
-                line = (json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
-                fh.write(line)
-                offsets.append(offsets[-1] + len(line))
-                codes.append(code_of.setdefault(chunk.doc, len(code_of)))
-                ids.append(chunk.id)
-                for name, fn in columns.items():
-                    values[name].append(int(fn(chunk)))
-        np.save(directory / OFFSETS_FILE, np.asarray(offsets, dtype=np.int64), allow_pickle=False)
-        np.save(directory / DOC_CODES_FILE, np.asarray(codes, dtype=np.int32), allow_pickle=False)
-        if len(set(ids)) != len(ids):
+            for piece in pieces:
+                if isinstance(piece, StoredRows):
+                    store, a, b = piece.store, piece.start, piece.end
+                    offsets = np.asarray(store._offsets[a : b + 1])
+                    fh.write(store._data[int(offsets[0]) : int(offsets[-1])])
+                    sizes.append(np.diff(offsets))
+                    doc_codes = np.asarray(store._codes[a:b])
+                    present, first = np.unique(doc_codes, return_index=True)
+                    remap = np.zeros(len(store._doc_ids), dtype=np.int32)
+                    for code in present[np.argsort(first)].tolist():
+                        remap[code] = code_of.setdefault(store._doc_ids[code], len(code_of))
+                    codes.append(remap[doc_codes])
+                    ids.append(np.asarray(store._ids[a:b]))
+                    for name in columns:
+                        values[name].append(np.asarray(store.column(name)[a:b]))
+                    continue
+                lengths, piece_codes, piece_ids = [], [], []
+                piece_values: dict[str, list[int]] = {name: [] for name in columns}
+                for chunk in piece:
+                    # json.dumps escapes line breaks inside strings, so a line is one chunk.
+                    line = (json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n").encode()
+                    fh.write(line)
+                    lengths.append(len(line))
+                    piece_codes.append(code_of.setdefault(chunk.doc, len(code_of)))
+                    piece_ids.append(chunk.id)
+                    for name, fn in columns.items():
+                        piece_values[name].append(int(fn(chunk)))
+                sizes.append(np.asarray(lengths, dtype=np.int64))
+                codes.append(np.asarray(piece_codes, dtype=np.int32))
+                ids.append(np.asarray(piece_ids, dtype=str))
+                for name in columns:
+                    values[name].append(np.asarray(piece_values[name], dtype=np.int64))
+        offsets = np.zeros(sum(len(x) for x in sizes) + 1, dtype=np.int64)
+        if sizes:
+            np.cumsum(np.concatenate(sizes), out=offsets[1:])
+        np.save(directory / OFFSETS_FILE, offsets, allow_pickle=False)
+        np.save(directory / DOC_CODES_FILE, _joined(codes, np.int32), allow_pickle=False)
+        all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype="U1")
+        if len(all_ids) and len(np.unique(all_ids)) != len(all_ids):
             raise ValueError("two chunks share an id; chunk ids must name one chunk each")
-        np.save(directory / IDS_FILE, np.asarray(ids, dtype=str), allow_pickle=False)
+        np.save(directory / IDS_FILE, all_ids.astype(str), allow_pickle=False)
         for name, column in values.items():
-            np.save(directory / f"{COLUMN_PREFIX}{name}.npy", np.asarray(column, dtype=np.int64),
+            np.save(directory / f"{COLUMN_PREFIX}{name}.npy", _joined(column, np.int64),
                     allow_pickle=False)
         with open(directory / DOC_IDS_FILE, "w", encoding="utf-8") as fh:
             json.dump(list(code_of), fh, ensure_ascii=False)
@@ -292,6 +321,104 @@ class ChunkStore(Sequence[Chunk]):
         codes = sorted({self._code_of[d] for d in wanted})
         rows = np.concatenate([order[ptr[c] : ptr[c + 1]] for c in codes])
         return np.sort(rows)
+
+
+def _joined(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
+
+
+class StoredRows(Sequence[Chunk]):
+    """Rows ``start:end`` of a :class:`ChunkStore`, parsed only when read.
+
+    An update keeps unchanged documents' chunks as these, so they are neither parsed on
+    loading nor serialised again when written (:meth:`ChunkStore.write` copies their bytes).
+    """
+
+    def __init__(self, store: ChunkStore, start: int, end: int) -> None:
+        self.store, self.start, self.end = store, start, end
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self.store[self.start + r] for r in range(*i.indices(len(self)))]
+        r = int(i) + (len(self) if int(i) < 0 else 0)
+        if not 0 <= r < len(self):
+            raise IndexError(f"row {i} out of range 0..{len(self) - 1}")
+        return self.store[self.start + r]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for r in range(self.start, self.end):
+            yield self.store[r]
+
+    def ids(self) -> list[str]:
+        """The rows' chunk ids, without parsing a chunk."""
+        return [str(x) for x in self.store._ids[self.start : self.end]]
+
+
+class ChunkRows(Sequence[Chunk]):
+    """Consecutive pieces (lists of chunks, :class:`StoredRows`) read as one sequence of rows."""
+
+    def __init__(self, pieces: Sequence[Sequence[Chunk]]) -> None:
+        self.pieces = list(pieces)
+        self._ends = np.cumsum([len(p) for p in self.pieces], dtype=np.int64)
+        self._docs: list[str] | None = None
+
+    @classmethod
+    def joined(cls, pieces: Sequence[Sequence[Chunk]]) -> ChunkRows:
+        """The pieces, with consecutive rows of one store made one :class:`StoredRows`."""
+        out: list[Sequence[Chunk]] = []
+        for piece in pieces:
+            last = out[-1] if out else None
+            if isinstance(piece, StoredRows) and isinstance(last, StoredRows) and \
+                    last.store is piece.store and last.end == piece.start:
+                out[-1] = StoredRows(piece.store, last.start, piece.end)
+            elif len(piece):
+                out.append(piece)
+        return cls(out)
+
+    def __len__(self) -> int:
+        return int(self._ends[-1]) if len(self._ends) else 0
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self[r] for r in range(*i.indices(len(self)))]
+        r = int(i) + (len(self) if int(i) < 0 else 0)
+        if not 0 <= r < len(self):
+            raise IndexError(f"row {i} out of range 0..{len(self) - 1}")
+        at = int(np.searchsorted(self._ends, r, side="right"))
+        start = int(self._ends[at - 1]) if at else 0
+        return self.pieces[at][r - start]
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for piece in self.pieces:
+            yield from piece
+
+    def docs(self) -> list[str]:
+        """Each row's document id, without parsing stored rows."""
+        if self._docs is None:
+            out: list[str] = []
+            for piece in self.pieces:
+                if isinstance(piece, StoredRows):
+                    names = piece.store._doc_ids
+                    out.extend(names[c] for c in piece.store._codes[piece.start : piece.end])
+                else:
+                    out.extend(c.doc for c in piece)
+            self._docs = out
+        return self._docs
 
 
 def map_file(path: Path) -> mmap.mmap | bytes:

@@ -294,11 +294,16 @@ def _fsync(path: Path, directory: bool = False) -> None:
 
 
 def sync_tree(root: Path) -> None:
-    """``fsync`` every file and directory under ``root``, then ``root`` itself."""
+    """``fsync`` every file and directory under ``root``, then ``root`` itself.
+
+    A file with more than one link is an earlier version's, linked into this one
+    (:func:`qa.index.store.link_or_copy`): that version's commit synced its data already.
+    """
     for dirpath, dirnames, filenames in os.walk(root):
         for name in filenames:
             path = Path(dirpath) / name
-            if stat.S_ISREG(path.lstat().st_mode):
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
                 _fsync(path)
         for name in dirnames:
             _fsync(Path(dirpath) / name, directory=True)

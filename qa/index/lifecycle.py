@@ -40,11 +40,13 @@ def _stderr(msg: str) -> None:
 
 def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
            progress: bool, previous: dict[str, Part] | None = None,
-           warn: Callable[[str], None] = _stderr) -> None:
+           warn: Callable[[str], None] = _stderr, prior: State | None = None) -> None:
     """Write the planned document set as a new version and commit it (lock held).
 
     ``previous``: the committed documents, when the backend's collection holds them (an
     external backend then writes only what changed; see :mod:`qa.index.external`).
+    ``prior``: the committed version, whose token counts the new one starts from
+    (default: ``state``).
     """
     if not plan.parts:
         raise QAError(
@@ -64,8 +66,9 @@ def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
         external.begin(index, backend, None if changed is None else set(changed))
     version = new_version(index)
     try:
+        prior = state if prior is None else prior
         fields = write_parts(version, plan.parts, state.settings, state.encoder, corpus,
-                             progress, changed)
+                             progress, changed, prior.lexical, prior.parts)
         fault_point("writing")
         finish_manifest(version, fields)
         publish(index, version)
@@ -178,8 +181,9 @@ def _build_locked(
     plan.report.unchanged = [d for d in plan.report.added if (d, plan.parts[d].record.sha256)
                              in reuse]
     plan.report.added = [d for d in plan.report.added if d not in set(plan.report.unchanged)]
+    usable = old if old is not None and reuse else None
     _write(index, plan, state, {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)},
-           progress, previous, warn)
+           progress, previous, warn, usable or state)
     return plan.report
 
 
@@ -271,7 +275,8 @@ def remove_documents(
 ) -> UpdateReport:
     """Remove documents (all their chunks, from both indexes) by id.
 
-    ``progress`` is as for :func:`build_index` (the rest of the index is re-tokenized).
+    ``progress`` is as for :func:`build_index` (chunks of other documents that hold a corpus
+    term the removal drops are tokenized again; see :mod:`qa.index.lexical`).
 
     Raises:
         DocumentError: For an id that is not indexed (the message lists the indexed ones).

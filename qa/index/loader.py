@@ -140,7 +140,7 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
             raise ValueError(f"{data / FOLDED} is missing")
         terms = read_json(data / TERMS)
         settings = Settings.from_dict(manifest.settings)
-        tokenizer = Tokenizer.from_terms(settings.tokenizer, terms)
+        tokenizer = Tokenizer.from_stored(settings.tokenizer, terms)
         if tokenizer.dictionary_hash() != manifest.tokenizer.get("dictionary_hash"):
             raise ValueError("tokenizer dictionary differs from the one the index was built with")
         context = Context(settings, tokenizer, made, chunks, expand)

@@ -5,11 +5,12 @@ and the index settings: its text, chunks and passage vectors.
 Only those are expensive (embedding), so an update computes them for new and
 changed documents alone and reuses everyone else's from the current index.
 
-What depends on the whole corpus is recomputed from all documents on every
-update: the tokenizer dictionary (:func:`qa.tokens.tokenize.corpus_terms` over all
-texts), every chunk's tokens, the BM25 statistics (idf, average length) and the
-FAISS index. Documents are always laid out in id order, so any sequence of adds
-and removes yields exactly the files a fresh build of the same documents writes.
+What depends on the whole corpus is brought up to date from the committed version
+(:mod:`qa.index.lexical`): the tokenizer dictionary from kept term counts, the tokens of
+only the chunks a dictionary change can touch; the BM25 weights and the FAISS index are
+recomputed from all kept counts and vectors (array work, no text). Documents are always
+laid out in id order, so any sequence of adds and removes yields exactly the files a fresh
+build of the same documents writes.
 
 Identity rules, for a file with id ``ID`` (its stem):
 
@@ -29,13 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import Settings
-from qa.index.chunkstore import ChunkStore
+from qa.index.chunkstore import ChunkStore, StoredRows
 from qa.index.commit import verify
-from qa.index.records import DocRecord, Part, State, UpdateReport
+from qa.index.records import DocRecord, Lexical, Part, State, UpdateReport
 from qa.index.store import (
     DOCS,
+    FOLDED,
+    TERM_COUNTS,
+    TERMS,
     VECTORS,
     current_version,
+    read_json,
     read_jsonl,
     source_path,
 )
@@ -43,18 +48,24 @@ from qa.progress import bar
 from qa.read.corpus import Candidate, Skipped
 from qa.read.formats import MAX_BYTES, UnreadableError, read_file
 from qa.read.pdf import page_of
+from qa.retrieval.bm25_counts import PTR_FILE as COUNTS_PTR
+from qa.retrieval.bm25_counts import ChunkCounts
 from qa.retrieval.encoders import Encoder
 from qa.text.chunk import chunk_document
 from qa.text.clean import load_document
+from qa.tokens.terms import TermCounts
+from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk, Document
 
 
 # ------------------------------------------------------------------ reading a current index
 def load_state(index: Path) -> State:
-    """Load an index's per-document artefacts (vectors memory-mapped), every file verified.
+    """Load an index's per-document artefacts, every file verified, nothing parsed yet.
 
     An update copies (links) these artefacts into the next version, so each file's
-    checksum is checked first: damage is reported, never carried forward.
+    checksum is checked first: damage is reported, never carried forward. Chunks stay in
+    the committed chunk store (:class:`~qa.index.chunkstore.StoredRows`), vectors and token
+    counts memory-mapped.
 
     Raises:
         IndexUnusableError: When the index is missing, damaged or of another format.
@@ -62,22 +73,48 @@ def load_state(index: Path) -> State:
     """
     directory, manifest = current_version(index)
     verify(directory, manifest.checksums, index)
+    settings = Settings.from_dict(manifest.settings)
     records = [DocRecord.from_dict(d) for d in read_jsonl(directory / DOCS)]
-    with ChunkStore.open(directory) as store:
-        chunks = list(store)  # an update rewrites every chunk anyway
+    store = ChunkStore.open(directory)
     vectors = np.load(directory / VECTORS, mmap_mode="r", allow_pickle=False)
-    if sum(r.chunks for r in records) != len(chunks) or len(vectors) != len(chunks):
+    if sum(r.chunks for r in records) != len(store) or len(vectors) != len(store):
         raise ValueError(f"{DOCS}, chunks.jsonl and {VECTORS} disagree on the number of chunks")
+    lexical, counts, folded = _lexical_state(directory, settings, len(store))
+    names = store.doc_ids
+    codes = np.asarray(store.doc_codes)
     parts: dict[str, Part] = {}
     row = 0
     for record in records:
         a, b = row, row + record.chunks
-        if any(c.doc != record.doc for c in chunks[a:b]):
+        if b > a and (names[int(codes[a])] != record.doc or np.any(codes[a:b] != codes[a])):
             raise ValueError(f"chunks.jsonl rows {a}–{b} are not all document {record.doc!r}")
-        parts[record.doc] = Part(record, chunks[a:b], vectors[a:b],
-                                 text_file=source_path(directory, record.doc))
+        parts[record.doc] = Part(
+            record, StoredRows(store, a, b), vectors[a:b],  # type: ignore[arg-type]
+            text_file=source_path(directory, record.doc),
+            counts=None if counts is None else counts.rows(a, b),
+            folded=None if folded is None else folded[a:b])
         row = b
-    return State(Settings.from_dict(manifest.settings), manifest.encoder, manifest.corpus, parts)
+    return State(settings, manifest.encoder, manifest.corpus, parts, lexical)
+
+
+def _lexical_state(directory: Path, settings: Settings, rows: int
+                   ) -> tuple[Lexical | None, ChunkCounts | None, list[str] | None]:
+    """The committed tokenizer, term counts, token counts and folded rows, where kept.
+
+    An index from before term counts were kept (format 6 and older) gives ``None``s, and
+    its next update tokenizes everything once.
+    """
+    if not (directory / TERM_COUNTS).is_file():
+        return None, None, None
+    tokenizer = Tokenizer.from_stored(settings.tokenizer, read_json(directory / TERMS))
+    lexical = Lexical(tokenizer, TermCounts.from_dict(read_json(directory / TERM_COUNTS)))
+    counts = ChunkCounts.load(directory) if (directory / COUNTS_PTR).is_file() else None
+    if counts is not None and len(counts) != rows:
+        raise ValueError(f"{COUNTS_PTR} has {len(counts)} rows, the chunk store {rows}")
+    folded = (directory / FOLDED).read_text(encoding="utf-8").split("\n")[:rows]
+    if len(folded) != rows:
+        raise ValueError(f"{FOLDED} has {len(folded)} rows, the chunk store {rows}")
+    return lexical, counts, folded
 
 
 def compatible(state: State, settings: Settings, encoder: Encoder) -> bool:

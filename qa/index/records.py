@@ -10,6 +10,9 @@ import numpy as np
 
 from qa.config import Settings
 from qa.read.corpus import Skipped
+from qa.retrieval.bm25_counts import ChunkCounts
+from qa.tokens.terms import TermCounts
+from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk
 
 
@@ -66,6 +69,8 @@ class Part:
         vectors: ``(len(chunks), dim)`` float32 passage vectors.
         text: The document text, or ``None`` to read it from ``text_file``.
         text_file: The text in a current index, linked rather than rewritten.
+        counts: Its chunks' token counts in a current index (:mod:`qa.index.lexical`).
+        folded: Its chunks' folded text in a current index.
     """
 
     record: DocRecord
@@ -73,6 +78,8 @@ class Part:
     vectors: np.ndarray
     text: str | None = None
     text_file: Path | None = None
+    counts: ChunkCounts | None = None
+    folded: list[str] | None = None
 
     def read_text(self) -> str:
         """The document text."""
@@ -84,13 +91,26 @@ class Part:
 
 
 @dataclass
+class Lexical:
+    """A committed version's tokenizer and the term counts behind its corpus terms."""
+
+    tokenizer: Tokenizer
+    term_counts: TermCounts
+
+
+@dataclass
 class State:
-    """An index's documents and the build settings, loaded for an update."""
+    """An index's documents and the build settings, loaded for an update.
+
+    ``lexical`` is ``None`` for an index that kept no term counts (format 6 and older):
+    its next update tokenizes every chunk.
+    """
 
     settings: Settings
     encoder: dict[str, Any]
     corpus: dict[str, Any]
     parts: dict[str, Part]
+    lexical: Lexical | None = None
 
 
 @dataclass

@@ -14,7 +14,10 @@ Layout of an index directory::
     chunks_folded.txt every chunk's text folded and without whitespace, one line per row, for
                       "does the corpus mention X" without reading the chunks
     vectors.npy       the passage vectors (float32) in row order, reused by updates
-    terms.json        the tokenizer's dictionary, so queries are cut exactly as the chunks were
+    terms.json        the tokenizer's dictionary (fixed terms, corpus terms), so queries are cut
+                      exactly as the chunks were
+    terms_counts.json what the corpus terms were counted from (see qa.tokens.terms.TermCounts)
+    counts_*          each chunk's token counts (see qa.retrieval.bm25_counts), for updates
     bm25_*.npy/json   the sparse BM25 matrix (see qa.retrieval.bm25_matrix), written by the
                       lexical backend
     dense.faiss       the FAISS index (see qa.retrieval.dense), written by the semantic backend
@@ -48,11 +51,15 @@ from qa.index.commit import rebuild_hint as rebuild_hint
 # 4: versioned directories under a CURRENT pointer, a checksum per file, absolute corpus path.
 # 5: a manifest section per retrieval backend (``backends``), chunk ids beside the chunks.
 # 6: no sentence table (the answerer embeds a passage's sentences when it first reads it).
-FORMAT_VERSION = 6
-# Versions this qa reads: a version-5 index only has sentence files that are no longer read.
-READABLE_VERSIONS = (5, 6)
+# 7: corpus terms apart from the fixed ones (terms.json), their counts (terms_counts.json)
+#    and each chunk's token counts (counts_*), so updates tokenize only what changed.
+FORMAT_VERSION = 7
+# Versions this qa reads: a version-5 index only has sentence files that are no longer read;
+# 5 and 6 lack the counts, so their first update tokenizes every chunk.
+READABLE_VERSIONS = (5, 6, 7)
 MANIFEST = "manifest.json"
 TERMS = "terms.json"
+TERM_COUNTS = "terms_counts.json"
 DOCS = "docs.jsonl"
 VECTORS = "vectors.npy"
 FOLDED = "chunks_folded.txt"
@@ -200,8 +207,9 @@ def parse_manifest(data: Any, path: Path, index: Path) -> Manifest:
         raise index_error(index, f"{path}: format_version is {version!r} "
                                  f"({_type_name(version)}), expected the number {FORMAT_VERSION}")
     if version not in READABLE_VERSIONS:
+        *older, newest = map(str, READABLE_VERSIONS)
         raise index_error(index, f"format version {version}, this qa reads "
-                                 f"{' and '.join(map(str, READABLE_VERSIONS))}")
+                                 f"{', '.join(older)} and {newest}")
     missing = [k for k in _FIELD_TYPES if k not in data]
     if missing:
         raise index_error(index, f"{path} lacks {', '.join(missing)}")

@@ -7,19 +7,21 @@ the latter with its synthetic corpus.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from qa.config import Settings
-from qa.index.chunkstore import ChunkStore
-from qa.index.records import Part
+from qa.index.chunkstore import ChunkRows, ChunkStore
+from qa.index.lexical import assemble
+from qa.index.records import Lexical, Part
 from qa.index.store import (
     DOCS,
     FOLDED,
     SOURCES,
+    TERM_COUNTS,
     TERMS,
     VECTORS,
     link_or_copy,
@@ -29,7 +31,7 @@ from qa.index.store import (
 )
 from qa.retrieval.backends import ROLES, make_backend
 from qa.retrieval.base import Context, Retriever
-from qa.tokens.tokenize import Tokenizer, corpus_terms
+from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk, date_key
 
 
@@ -42,6 +44,8 @@ def write_parts(
     corpus: dict[str, Any],
     progress: bool = False,
     changed: frozenset[str] | None = None,
+    prior: Lexical | None = None,
+    previous: dict[str, Part] | None = None,
 ) -> dict[str, Any]:
     """Assemble the global indexes from per-document artefacts and write them.
 
@@ -54,43 +58,48 @@ def write_parts(
         progress: Show a progress bar while tokenizing.
         changed: For backends that keep their index elsewhere (Milvus), the documents that
             differ from what they hold; ``None``: they hold nothing yet.
+        prior: The committed version's lexical state, for an update (see
+            :mod:`qa.index.lexical`); ``None`` tokenizes every chunk.
+        previous: The committed version's documents, with ``prior``.
 
     Returns:
         The manifest fields (all but the ones :func:`qa.index.store.finish_manifest` adds).
     """
     ordered = [parts[k] for k in sorted(parts)]
-    chunks = [c for p in ordered for c in p.chunks]
     (directory / SOURCES).mkdir()
-    texts = []
     for p in ordered:
         target = source_path(directory, p.record.doc)
         if p.text is None and p.text_file is not None:
             link_or_copy(p.text_file, target)
         else:
             target.write_text(p.read_text(), encoding="utf-8")
-        texts.append(p.read_text())
-    tokenizer = Tokenizer(settings.tokenizer, corpus_terms(texts))
-    del texts
+    lexical = assemble(ordered, settings, prior, previous, progress)
+    chunks = ChunkRows.joined([p.chunks for p in ordered])
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
-    context = Context(settings, tokenizer, progress=progress, changed=changed)
+    context = Context(settings, lexical.tokenizer, progress=progress, changed=changed,
+                      counts=lexical.counts)
     names = settings.backend.names
     backends = {role: make_backend(names[role], context) for role in ROLES}
     for backend in backends.values():
         backend.add(chunks, vectors)
+    write_json(directory / TERM_COUNTS, lexical.term_counts.to_dict())
+    lexical.counts.save(directory)
     return write_index_files(
-        directory, chunks, (p.record.to_dict() for p in ordered), tokenizer, vectors, backends,
+        directory, chunks, (p.record.to_dict() for p in ordered), lexical.tokenizer, vectors,
+        backends,
         {
             "encoder": encoder,
             "settings": settings.to_dict(),
             "corpus": {**corpus, "documents": len(ordered)},
         },
+        folded=lexical.folded,
     )
 
 
 def write_index_files(
     directory: Path, chunks: Iterable[Chunk], records: Iterable[dict[str, Any]],
     tokenizer: Tokenizer, vectors: np.ndarray, backends: Mapping[str, Retriever],
-    fields: dict[str, Any],
+    fields: dict[str, Any], folded: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Write every index file but ``sources/`` and the manifest; return the manifest fields.
 
@@ -103,25 +112,33 @@ def write_index_files(
         backends: The retrieval backends by role (``lexical``, ``semantic``), holding the
             chunks in row order; each writes its own files and manifest section.
         fields: ``encoder``, ``settings`` and ``corpus`` for the manifest.
+        folded: Each row's folded text, when known (by default folded here).
 
     Returns:
         ``fields`` plus the tokenizer's, the chunk count and each backend's, ready for
         :func:`qa.index.store.finish_manifest`.
     """
-    with open(directory / FOLDED, "w", encoding="utf-8") as folded:
+    with open(directory / FOLDED, "w", encoding="utf-8") as out:
 
         def rows() -> Iterator[Chunk]:
             # The folded text is written in the same pass as the chunk store, one line a row.
             for chunk in chunks:
-                folded.write(tokenizer.fold("".join(chunk.text.split())))
-                folded.write("\n")
+                out.write(tokenizer.fold("".join(chunk.text.split())))
+                out.write("\n")
                 yield chunk
 
-        store = ChunkStore.write(directory, rows(), columns={"date": date_column})
+        if folded is None:
+            store = ChunkStore.write(directory, rows(), columns={"date": date_column})
+        else:
+            store = ChunkStore.write(directory, chunks, columns={"date": date_column})
+            out.write("".join(line + "\n" for line in folded))
         count = len(store)
         store.close()
+    if folded is not None and len(folded) != count:
+        raise ValueError(f"{len(folded)} folded rows for {count} chunks")
     write_jsonl(directory / DOCS, records)
-    write_json(directory / TERMS, tokenizer.terms)
+    write_json(directory / TERMS, tokenizer.stored() if tokenizer.corpus is not None
+               else tokenizer.terms)
     np.save(directory / VECTORS, vectors, allow_pickle=False)
     sections = {role: backend.save(directory) for role, backend in backends.items()}
     return {
@@ -129,7 +146,7 @@ def write_index_files(
         "tokenizer": {
             "config": tokenizer.config.to_dict(),
             "dictionary_hash": tokenizer.dictionary_hash(),
-            "terms": len(tokenizer.terms),
+            "terms": len(tokenizer.words),
         },
         "chunk_count": count,
         "backends": sections,

@@ -25,6 +25,7 @@ from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk
 
 if TYPE_CHECKING:
+    from qa.retrieval.bm25_counts import ChunkCounts
     from qa.retrieval.rows import RowSpace
 
 
@@ -99,6 +100,8 @@ class Context:
             nothing yet (a fresh collection), write everything.
         shared: Objects the backends of one index share for one write or load (a
             connection to the collection both roles live in), by key.
+        counts: The token counts of the chunks a write adds, row for row, when the writer
+            has them (:mod:`qa.index.lexical`): a lexical backend then need not tokenize.
     """
 
     settings: Settings
@@ -109,6 +112,7 @@ class Context:
     progress: bool = False
     changed: frozenset[str] | None = None
     shared: dict[str, Any] = field(default_factory=dict)
+    counts: ChunkCounts | None = None
 
 
 @runtime_checkable

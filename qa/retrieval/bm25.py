@@ -19,6 +19,7 @@ from qa.config import BM25Config
 from qa.errors import QAError
 from qa.progress import bar
 from qa.retrieval.base import Context, Filter, Query, ScoredId
+from qa.retrieval.bm25_counts import ChunkCounts
 from qa.retrieval.bm25_matrix import BM25Builder, BM25Index, encode_tokens
 from qa.retrieval.rows import RowSpace, filter_rows, without
 from qa.tokens.tokenize import Tokenizer
@@ -39,6 +40,9 @@ class BM25Retriever:
             construction with :meth:`bind` (a build knows it only once the chunks are written).
         expand: Rewrites a question before tokenizing (English → added Chinese terms).
         progress: Show a progress bar while tokenizing in :meth:`add`.
+        index: An index already built (or loaded).
+        counts: The token counts of the chunks :meth:`add` will get, row for row
+            (:mod:`qa.index.lexical`): then it tokenizes nothing.
     """
 
     name = "bm25"
@@ -47,6 +51,7 @@ class BM25Retriever:
         self, tokenizer: Tokenizer, config: BM25Config | None = None,
         space: RowSpace | None = None, expand: Callable[[str], str] = lambda s: s,
         progress: bool = False, index: BM25Index | None = None,
+        counts: ChunkCounts | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.config = config or BM25Config()
@@ -55,12 +60,13 @@ class BM25Retriever:
         self._progress = progress
         self._index = index
         self._removed = np.zeros(0, dtype=np.int64)
+        self._counts = counts
 
     @classmethod
     def from_context(cls, ctx: Context) -> BM25Retriever:
         """A new, empty backend for an index with these settings (see :mod:`.backends`)."""
         return cls(ctx.tokenizer, ctx.settings.bm25, ctx.space, ctx.expand or (lambda s: s),
-                   ctx.progress)
+                   ctx.progress, counts=ctx.counts)
 
     def bind(self, space: RowSpace) -> None:
         """Set the row space the index's rows belong to."""
@@ -108,13 +114,21 @@ class BM25Retriever:
         """Tokenize ``chunks`` (in worker processes for many) into a new BM25 index.
 
         The statistics (idf, average length) are the corpus's, so chunks are added to an
-        empty backend only; the writer rebuilds the index from every chunk on each update.
+        empty backend only; the writer rebuilds the index from every chunk's token counts
+        on each update, which it hands over in the context (then nothing is tokenized here).
 
         Raises:
             QAError: When the backend already holds an index.
         """
         if self._index is not None:
             raise QAError("the local BM25 index is rebuilt from all chunks; add to a new one")
+        if self._counts is not None and len(self._counts) == len(chunks):
+            counts = self._counts.canonical()
+            builder = BM25Builder(self.config)
+            builder.add_pairs(counts.vocab, np.diff(np.asarray(counts.ptr)), counts.terms,
+                              counts.tf, counts.lengths)
+            self._index = builder.finish()
+            return
         parallel = len(chunks) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1
         builder = BM25Builder(self.config)
         with bar(total=len(chunks), desc="分词 tokens", unit="段",

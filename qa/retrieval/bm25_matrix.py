@@ -309,19 +309,35 @@ class BM25Builder:
 
     def add_counts(self, counts: TokenCounts) -> None:
         """Add the next documents as :class:`TokenCounts` (e.g. made in a worker process)."""
-        vocab = self._vocab
-        mapping = np.fromiter(
-            (vocab.setdefault(tok, len(vocab)) for tok in counts.vocab),
-            dtype=np.int64,
-            count=len(counts.vocab),
-        )
-        terms = mapping[counts.terms] if len(counts.terms) else np.zeros(0, dtype=np.int64)
         # Pairs come document by document (encode_tokens sorts them), so a count of pairs
         # per document is all that is kept of their documents.
-        per_doc = np.bincount(counts.docs, minlength=len(counts.lengths))
-        self._parts.append((per_doc, terms.astype(np.int32), counts.tf.astype(np.int32)))
-        self._lengths.append(np.asarray(counts.lengths, dtype=np.int64))
-        self._n_docs += len(counts.lengths)
+        self.add_pairs(counts.vocab, np.bincount(counts.docs, minlength=len(counts.lengths)),
+                       counts.terms, counts.tf, counts.lengths)
+
+    def add_pairs(self, vocab: Sequence[str], per_doc: np.ndarray, terms: np.ndarray,
+                  tf: np.ndarray, lengths: np.ndarray) -> None:
+        """Add the next documents as (term, tf) pairs, document by document.
+
+        Args:
+            vocab: The tokens the pairs' term ids index, in order of first occurrence.
+            per_doc: Pairs per document.
+            terms: Term id of each pair.
+            tf: Count of each pair.
+            lengths: Tokens per document.
+        """
+        if not self._vocab:
+            # The first batch numbers its terms as they come: its ids are already the index's.
+            self._vocab = {tok: i for i, tok in enumerate(vocab)}
+            mapped = np.asarray(terms, dtype=np.int32)
+        else:
+            known = self._vocab
+            mapping = np.fromiter((known.setdefault(tok, len(known)) for tok in vocab),
+                                  dtype=np.int64, count=len(vocab))
+            mapped = (mapping[terms] if len(terms) else np.zeros(0, dtype=np.int64)
+                      ).astype(np.int32)
+        self._parts.append((np.asarray(per_doc), mapped, np.asarray(tf, dtype=np.int32)))
+        self._lengths.append(np.asarray(lengths, dtype=np.int64))
+        self._n_docs += len(lengths)
 
     def finish(self) -> BM25Index:
         """Compute the weights and return the index.
@@ -356,10 +372,10 @@ class BM25Builder:
         idf = idf_values(df, n_docs, self.config)
         k1, b = self.config.k1, self.config.b
         data = np.empty(len(post_docs), dtype=np.float32)
+        term_of = np.repeat(np.arange(n_terms, dtype=np.int32), df)
         for start in range(0, len(data), self._BLOCK):
             end = min(start + self._BLOCK, len(data))
-            positions = np.arange(start, end, dtype=np.int64)
-            term = np.searchsorted(indptr, positions, side="right") - 1
+            term = term_of[start:end]
             f = post_tf[start:end].astype(np.float64)
             dl = doc_len[post_docs[start:end]]
             # Same operation order as rank-bm25 so okapi weights agree in float64 before

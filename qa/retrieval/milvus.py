@@ -119,10 +119,14 @@ class _MilvusBackend:
         if changed is None:
             if not collection.created:
                 stopwords = [self._ctx.tokenizer.fold(w) for w in read_list(STOPWORDS_FILE)]
-                collection.create(self._dim, self._encoder(), self._ctx.tokenizer.terms,
+                collection.create(self._dim, self._encoder(), self._ctx.tokenizer.words,
                                   stopwords)
             changed = frozenset(c.doc for c in chunks)
-        rows = [r for r, c in enumerate(chunks) if c.doc in changed]
+        # The writer's rows (qa.index.chunkstore.ChunkRows) name their documents without
+        # parsing every chunk; any other sequence is read.
+        docs_of = getattr(chunks, "docs", None)
+        docs = docs_of() if callable(docs_of) else [c.doc for c in chunks]
+        rows = [r for r, doc in enumerate(docs) if doc in changed]
         collection.sync_documents(sorted(changed), [chunks[r] for r in rows], vectors[rows])
         self._size = len(chunks)
 
@@ -175,7 +179,7 @@ class MilvusBM25Retriever(_MilvusBackend):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._stats = BM25Retriever(ctx.tokenizer, ctx.settings.bm25, ctx.space,
-                                    progress=ctx.progress)
+                                    progress=ctx.progress, counts=ctx.counts)
         self._expand = ctx.expand or (lambda s: s)
 
     @property

@@ -72,6 +72,16 @@ class Segmenter:
             out.extend(parts)
         return out
 
+    def add_words(self, words: Iterable[tuple[str, int | None]]) -> None:
+        """Add more dictionary words (before cutting: the memo of sub-words is dropped)."""
+        for word, freq in words:
+            self._jieba.add_word(word, freq, None)
+        self._search.clear()
+
+    def suggest_freq(self, word: str) -> int:
+        """Return jieba's suggested frequency for ``word``: the lowest that keeps it whole."""
+        return int(self._jieba.suggest_freq(word))
+
     def has_word(self, word: str) -> bool:
         """True when ``word`` is in the dictionary (built-in or added)."""
         return bool(self._jieba.has_word(word))

@@ -8,8 +8,10 @@ enumeration items that recur), so segmentation keeps them whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"  # qa/data
 TERMS_FILE = DATA_DIR / "terms.txt"
@@ -97,21 +99,112 @@ def corpus_terms(texts: Iterable[str], min_list_count: int = 2) -> list[str]:
     Returns:
         Sorted unique terms.
     """
-    texts = list(texts)
-    quoted: set[str] = set()
-    items: set[str] = set()
-    for text in texts:
-        for match in _QUOTED.finditer(text):
-            inner = next(g for g in match.groups() if g is not None).strip()
-            if 2 <= len(inner) <= 12 and _is_term(inner) and not inner.isdigit():
-                quoted.add(inner)
-        items.update(_enumeration_items(text))
-    counts = _occurrences(sorted(items), texts)
-    items = {t for t, n in counts.items() if n >= min_list_count}
-    return sorted(quoted | items)
+    return TermCounts.of(texts).terms(min_list_count)
 
 
-def _occurrences(words: list[str], texts: list[str]) -> dict[str, int]:
+def _quoted_terms(text: str) -> set[str]:
+    quoted = set()
+    for match in _QUOTED.finditer(text):
+        inner = next(g for g in match.groups() if g is not None).strip()
+        if 2 <= len(inner) <= 12 and _is_term(inner) and not inner.isdigit():
+            quoted.add(inner)
+    return quoted
+
+
+@dataclass
+class TermCounts:
+    """What :func:`corpus_terms` counts, kept so that an update recounts only what changed.
+
+    Attributes:
+        quoted: Each quoted term and how many documents quote it.
+        items: Each enumeration item and ``[documents listing it, occurrences in all texts]``.
+
+    :meth:`update` with the texts that leave and arrive gives the same counts as :meth:`of`
+    over the texts after the update; only items new to the corpus are counted in the
+    other texts.
+    """
+
+    quoted: dict[str, int] = field(default_factory=dict)
+    items: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> TermCounts:
+        """The counts over ``texts``."""
+        counts = cls()
+        counts.update(added=list(texts))
+        return counts
+
+    def copy(self) -> TermCounts:
+        """An independent copy."""
+        return TermCounts(dict(self.quoted), {t: list(c) for t, c in self.items.items()})
+
+    def terms(self, min_list_count: int = 2) -> list[str]:
+        """The corpus terms (see :func:`corpus_terms`)."""
+        items = {t for t, (_docs, n) in self.items.items() if n >= min_list_count}
+        return sorted(set(self.quoted) | items)
+
+    def update(self, removed: Sequence[str] = (), added: Sequence[str] = (),
+               others: Callable[[], Iterable[str]] = lambda: ()) -> None:
+        """Take the texts ``removed`` out and put ``added`` in.
+
+        Args:
+            removed: Texts of documents that leave the corpus.
+            added: Texts of documents that join it.
+            others: The texts of every other document after the update (read only when an
+                item new to the corpus must be counted in them).
+        """
+        for text in removed:
+            for term in _quoted_terms(text):
+                left = self.quoted.get(term, 0) - 1
+                if left > 0:
+                    self.quoted[term] = left
+                else:
+                    self.quoted.pop(term, None)
+            for item in set(_enumeration_items(text)):
+                if item in self.items:
+                    self.items[item][0] -= 1
+        if removed:
+            for item, n in _occurrences(sorted(self.items), list(removed)).items():
+                self.items[item][1] -= n
+            self.items = {t: c for t, c in self.items.items() if c[0] > 0}
+        new: set[str] = set()
+        for text in added:
+            for term in _quoted_terms(text):
+                self.quoted[term] = self.quoted.get(term, 0) + 1
+            for item in set(_enumeration_items(text)):
+                if item in self.items:
+                    self.items[item][0] += 1
+                else:
+                    self.items[item] = [1, 0]
+                    new.add(item)
+        if added:
+            for item, n in _occurrences(sorted(self.items), list(added)).items():
+                self.items[item][1] += n
+        if new:
+            for item, n in _occurrences(sorted(new), others()).items():
+                self.items[item][1] += n
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"quoted": {...}, "items": {...}}``, keys sorted."""
+        return {"quoted": dict(sorted(self.quoted.items())),
+                "items": dict(sorted(self.items.items()))}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TermCounts:
+        """Read :meth:`to_dict`'s form back.
+
+        Raises:
+            ValueError: When it is not that form.
+        """
+        try:
+            quoted = {str(k): int(v) for k, v in data["quoted"].items()}
+            items = {str(k): [int(v[0]), int(v[1])] for k, v in data["items"].items()}
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ValueError(f"term counts are corrupt ({exc.__class__.__name__})") from exc
+        return cls(quoted, items)
+
+
+def _occurrences(words: list[str], texts: Iterable[str]) -> dict[str, int]:
     """How often each word occurs in all texts together (``str.count`` summed over texts).
 
     One Aho-Corasick pass over the texts for all words, instead of one pass per word: a
@@ -128,14 +221,18 @@ def _occurrences(words: list[str], texts: list[str]) -> dict[str, int]:
         automaton.add_word(word, i)
     automaton.make_automaton()
     found = [0] * len(words)
+    # The automaton counts overlapping matches; str.count does not. They differ only for a
+    # word that overlaps itself (its start is also its end, e.g. 哈哈哈), counted exactly.
+    overlapping = [i for i, word in enumerate(words)
+                   if any(word[:k] == word[-k:] for k in range(1, len(word)))]
+    skip = set(overlapping)
     for text in texts:
         for _end, i in automaton.iter(text):
-            found[i] += 1
+            if i not in skip:
+                found[i] += 1
+        for i in overlapping:
+            found[i] += text.count(words[i])
     for word, n in zip(words, found, strict=True):
-        # The automaton counts overlapping matches; str.count does not. They differ only for
-        # a word that overlaps itself (its start is also its end, e.g. 哈哈哈).
-        if n > 1 and any(word[:k] == word[-k:] for k in range(1, len(word))):
-            n = sum(text.count(word) for text in texts)
         counts[word] = n
     return counts
 

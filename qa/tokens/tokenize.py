@@ -38,7 +38,17 @@ from qa.tokens.terms import corpus_terms as corpus_terms  # re-exported (old pat
 from qa.tokens.terms import curated_terms as curated_terms  # re-exported (old path)
 
 # 2: segmentation by jieba-rs (qa.tokens.segment); same tokens as Python jieba, new indexes anyway.
-HASH_VERSION = 2
+# 3: corpus terms kept apart (``corpus=``): each added with the frequency jieba suggests
+#    against the fixed dictionary, and the dictionary total padded to a fixed budget.
+HASH_VERSION = 3
+# jieba scores a cut by sum(log freq) - words * log(total), so every added word, by moving the
+# total, could change how text without it is cut. Corpus terms are therefore topped up by this
+# word (never in text: only runs of Han and ASCII characters reach the segmenter) to a total
+# that changes only when their frequencies outgrow the budget, a power of two from PAD_MIN.
+# Then a chunk's tokens depend on nothing but the dictionary words inside it, which is what
+# lets an update re-tokenize only the chunks that hold a term it adds or drops.
+PAD_WORD = "\ue000qa-dictionary-total"
+PAD_MIN = 1 << 16
 _LOG = logging.getLogger(__name__)
 
 # jieba splits on "+", so "10+1" (and "8+X", "1+10") are cut out before segmentation.
@@ -58,6 +68,7 @@ class _Segmenter:
 
     segmenter: Segmenter
     stopwords: frozenset[str]
+    budget: int = 0
 
 
 def _split_protected(text: str) -> Iterator[tuple[str, bool]]:
@@ -96,11 +107,13 @@ class Tokenizer:
     """
 
     def __init__(
-        self, config: TokenizerConfig, terms: Iterable[str] = (), *, builtin: bool = True
+        self, config: TokenizerConfig, terms: Iterable[str] = (), *, builtin: bool = True,
+        corpus: Iterable[str] | None = None,
     ) -> None:
         self.config = config
         sources = [read_list(TERMS_FILE)] if builtin else []
         self._terms = merge_terms([*sources, list(terms), config.user_terms])
+        self._corpus = None if corpus is None else tuple(sorted(set(corpus)))
         self._stopwords = tuple(sorted(set(read_list(STOPWORDS_FILE))))
         table = dict(_FULLWIDTH)
         if config.lowercase:
@@ -117,14 +130,51 @@ class Tokenizer:
         self._decided: dict[str, bool] = {}
 
     @classmethod
-    def from_terms(cls, config: TokenizerConfig, terms: Iterable[str]) -> Tokenizer:
-        """Rebuild a tokenizer from exactly ``terms`` (e.g. as stored in an index)."""
-        return cls(config, terms, builtin=False)
+    def from_terms(cls, config: TokenizerConfig, terms: Iterable[str],
+                   corpus: Iterable[str] | None = None) -> Tokenizer:
+        """Rebuild a tokenizer from exactly ``terms`` and ``corpus`` (as stored in an index)."""
+        return cls(config, terms, builtin=False, corpus=corpus)
 
     @property
     def terms(self) -> list[str]:
-        """The final dictionary entries: curated + extra terms + ``config.user_terms``, sorted."""
+        """The fixed dictionary entries: curated + extra terms + ``config.user_terms``, sorted."""
         return list(self._terms)
+
+    @property
+    def words(self) -> list[str]:
+        """Every dictionary entry: the fixed terms, then the corpus terms."""
+        return [*self._terms, *(self._corpus or ())]
+
+    @property
+    def corpus(self) -> list[str] | None:
+        """The corpus terms (added with a padded total), or ``None`` for a tokenizer without."""
+        return None if self._corpus is None else list(self._corpus)
+
+    def stored(self) -> dict[str, Any]:
+        """What an index stores to rebuild this tokenizer with :meth:`from_stored`."""
+        return {"terms": self.terms, "corpus": self.corpus}
+
+    @classmethod
+    def from_stored(cls, config: TokenizerConfig, stored: Any) -> Tokenizer:
+        """The tokenizer :meth:`stored` describes; a plain list is an older index's terms.
+
+        Raises:
+            ValueError: For anything else.
+        """
+        if isinstance(stored, list):
+            return cls.from_terms(config, stored)
+        if isinstance(stored, dict) and isinstance(stored.get("terms"), list) and \
+                isinstance(stored.get("corpus", []), (list, type(None))):
+            return cls.from_terms(config, stored["terms"], stored.get("corpus"))
+        raise ValueError("terms.json holds neither a term list nor terms and corpus terms")
+
+    def dictionary_total(self) -> int:
+        """The padded budget over the corpus terms' frequencies (0 without corpus terms).
+
+        Two tokenizers with the same fixed terms and the same budget cut any text that holds
+        none of the corpus terms by which they differ the same way.
+        """
+        return self._ensure_segmenter().budget
 
     def dictionary_hash(self) -> str:
         """Return a sha256 hex digest of everything that decides the tokens.
@@ -132,12 +182,16 @@ class Tokenizer:
         Covers the final term list, the config and the stopword list, so an index manifest can
         tell when its tokens would no longer match the query side.
         """
-        payload = {
+        payload: dict[str, Any] = {
             "version": HASH_VERSION,
             "config": self.config.to_dict(),
             "terms": list(self._terms),
             "stopwords": list(self._stopwords),
         }
+        if self._corpus is not None:
+            payload["corpus"] = list(self._corpus)
+        else:
+            payload["version"] = 2  # a tokenizer without corpus terms cuts as version 2 did
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -243,7 +297,7 @@ class Tokenizer:
                 yield self._tokenize_batch(batch, reduce)
             return
         context = multiprocessing.get_context("spawn")
-        init = (self.config.to_dict(), list(self._terms), reduce)
+        init = (self.config.to_dict(), list(self._terms), self.corpus, reduce)
         # A bounded window of batches in flight: input order kept, texts read lazily.
         pending: deque[tuple[list[str], Future[Any]]] = deque()
         try:
@@ -299,7 +353,17 @@ class Tokenizer:
         # jieba's suggested frequency depends on the words added before, so add in sorted order.
         segmenter = Segmenter(sorted(folded.items()))
         stopwords = frozenset(self.fold(w) for w in self._stopwords)
-        return _Segmenter(segmenter=segmenter, stopwords=stopwords)
+        budget = 0
+        if self._corpus is not None:
+            # Each corpus term's frequency is suggested against the fixed dictionary alone,
+            # so it does not depend on which other corpus terms there are.
+            words = sorted({self.fold(w) for w in self._corpus} - set(folded))
+            added = [(w, segmenter.suggest_freq(w)) for w in words if not segmenter.has_word(w)]
+            total = sum(f for _, f in added)
+            budget = max(PAD_MIN, 1 << max(total - 1, 0).bit_length())
+            pad = [(PAD_WORD, budget - total)] if budget > total else []
+            segmenter.add_words([*added, *pad])
+        return _Segmenter(segmenter=segmenter, stopwords=stopwords, budget=budget)
 
 
 def _batched(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -313,10 +377,11 @@ _WORKER: tuple[Tokenizer, Callable[[list[list[str]]], Any] | None] | None = None
 
 
 def _init_worker(
-    config: dict[str, Any], terms: list[str], reduce: Callable[[list[list[str]]], Any] | None
+    config: dict[str, Any], terms: list[str], corpus: list[str] | None,
+    reduce: Callable[[list[list[str]]], Any] | None,
 ) -> None:
     global _WORKER
-    _WORKER = (Tokenizer.from_terms(TokenizerConfig.from_dict(config), terms), reduce)
+    _WORKER = (Tokenizer.from_terms(TokenizerConfig.from_dict(config), terms, corpus), reduce)
 
 
 def _tokenize_in_worker(batch: list[str]) -> Any:
