@@ -59,6 +59,27 @@ class TimedRandomEncoder:
         return self._encode(texts)
 
 
+class TextSeededEncoder(TimedRandomEncoder):
+    """Random unit vectors seeded by each text's hash: the same text, the same vector.
+
+    For comparing an updated index with a fresh build of the same files, file by file.
+    """
+
+    name = "bench-text-seeded"
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        import hashlib
+
+        start = time.perf_counter()
+        rows = [np.random.default_rng(int.from_bytes(
+            hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little"))
+            .standard_normal(self.dim, dtype=np.float32) for t in texts]
+        out = unit_rows(np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim))
+        self.seconds += time.perf_counter() - start
+        self.texts += len(texts)
+        return out
+
+
 def write_documents(directory: Path, size: int, seed: int) -> int:
     """Write ``size`` synthetic chunks' worth of text as documents; return how many files."""
     corpus = make_corpus(load_seeds(ROOT / "seeds"), size, seed)
