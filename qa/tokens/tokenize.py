@@ -114,6 +114,7 @@ class Tokenizer:
         sources = [read_list(TERMS_FILE)] if builtin else []
         self._terms = merge_terms([*sources, list(terms), config.user_terms])
         self._corpus = None if corpus is None else tuple(sorted(set(corpus)))
+        self._budget: int | None = None
         self._stopwords = tuple(sorted(set(read_list(STOPWORDS_FILE))))
         table = dict(_FULLWIDTH)
         if config.lowercase:
@@ -152,7 +153,10 @@ class Tokenizer:
 
     def stored(self) -> dict[str, Any]:
         """What an index stores to rebuild this tokenizer with :meth:`from_stored`."""
-        return {"terms": self.terms, "corpus": self.corpus}
+        out: dict[str, Any] = {"terms": self.terms, "corpus": self.corpus}
+        if self._corpus is not None:
+            out["budget"] = self.dictionary_total()
+        return out
 
     @classmethod
     def from_stored(cls, config: TokenizerConfig, stored: Any) -> Tokenizer:
@@ -165,7 +169,11 @@ class Tokenizer:
             return cls.from_terms(config, stored)
         if isinstance(stored, dict) and isinstance(stored.get("terms"), list) and \
                 isinstance(stored.get("corpus", []), (list, type(None))):
-            return cls.from_terms(config, stored["terms"], stored.get("corpus"))
+            made = cls.from_terms(config, stored["terms"], stored.get("corpus"))
+            budget = stored.get("budget")
+            # Recorded so an update can compare budgets without building jieba (0.2 s).
+            made._budget = budget if isinstance(budget, int) and budget > 0 else None
+            return made
         raise ValueError("terms.json holds neither a term list nor terms and corpus terms")
 
     def dictionary_total(self) -> int:
@@ -174,6 +182,8 @@ class Tokenizer:
         Two tokenizers with the same fixed terms and the same budget cut any text that holds
         none of the corpus terms by which they differ the same way.
         """
+        if self._budget is not None and self._segmenter is None:
+            return self._budget
         return self._ensure_segmenter().budget
 
     def dictionary_hash(self) -> str:
