@@ -15,7 +15,9 @@ from qa.index.chunkstore import (
     DOC_CODES_FILE,
     DOC_IDS_FILE,
     OFFSETS_FILE,
+    ChunkRows,
     ChunkStore,
+    StoredRows,
 )
 from qa.config import ChunkConfig
 from qa.read.corpus import load_corpus
@@ -133,3 +135,24 @@ def test_integer_columns(tmp_path: Path, chunks: list[Chunk]) -> None:
         ChunkStore.open(tmp_path)
     with pytest.raises(ValueError, match="column names"):
         ChunkStore.write(tmp_path / "x", chunks, columns={"Bad-Name": year})
+
+
+def test_stored_rows_are_copied_as_bytes_and_equal_writing_the_chunks(
+        tmp_path: Path, chunks: list[Chunk]) -> None:
+    """What an update writes: kept rows copied from the old store, new ones serialised."""
+    old = ChunkStore.write(tmp_path / "old", chunks, columns={"n": lambda c: c.start})
+    docs = old.doc_ids
+    first, last = old.rows_of(docs[0]), old.rows_of(docs[-1])
+    # Drop the first document, keep the middle ones as stored rows, give the last as chunks.
+    kept = [StoredRows(old, int(old.rows_of(d)[0]), int(old.rows_of(d)[-1]) + 1)
+            for d in docs[1:-1]]
+    rows = ChunkRows.joined([*kept, [old[int(r)] for r in last]])
+    assert len(rows.pieces) == 2  # consecutive stored rows made one piece
+    assert len(rows) == len(chunks) - len(first)
+    assert rows[0] == old[int(first[-1]) + 1] and rows[-1] == chunks[-1]
+    assert rows.docs() == [c.doc for c in chunks[len(first):]]
+    ChunkStore.write(tmp_path / "copied", rows, columns={"n": lambda c: c.start})
+    ChunkStore.write(tmp_path / "direct", chunks[len(first):], columns={"n": lambda c: c.start})
+    for name in sorted(p.name for p in (tmp_path / "direct").iterdir()):
+        assert (tmp_path / "copied" / name).read_bytes() == \
+            (tmp_path / "direct" / name).read_bytes(), name

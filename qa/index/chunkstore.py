@@ -327,7 +327,28 @@ def _joined(arrays: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
 
 
-class StoredRows(Sequence[Chunk]):
+class _Rows(Sequence[Chunk]):
+    """A sequence of chunks addressed by row; subclasses say how to read row ``r``."""
+
+    def _row(self, r: int) -> Chunk:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self._row(r) for r in range(*i.indices(len(self)))]
+        r = int(i) + (len(self) if int(i) < 0 else 0)
+        if not 0 <= r < len(self):
+            raise IndexError(f"row {i} out of range 0..{len(self) - 1}")
+        return self._row(r)
+
+
+class StoredRows(_Rows):
     """Rows ``start:end`` of a :class:`ChunkStore`, parsed only when read.
 
     An update keeps unchanged documents' chunks as these, so they are neither parsed on
@@ -340,30 +361,15 @@ class StoredRows(Sequence[Chunk]):
     def __len__(self) -> int:
         return self.end - self.start
 
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-
-    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(i, slice):
-            return [self.store[self.start + r] for r in range(*i.indices(len(self)))]
-        r = int(i) + (len(self) if int(i) < 0 else 0)
-        if not 0 <= r < len(self):
-            raise IndexError(f"row {i} out of range 0..{len(self) - 1}")
+    def _row(self, r: int) -> Chunk:
         return self.store[self.start + r]
 
     def __iter__(self) -> Iterator[Chunk]:
         for r in range(self.start, self.end):
             yield self.store[r]
 
-    def ids(self) -> list[str]:
-        """The rows' chunk ids, without parsing a chunk."""
-        return [str(x) for x in self.store._ids[self.start : self.end]]
 
-
-class ChunkRows(Sequence[Chunk]):
+class ChunkRows(_Rows):
     """Consecutive pieces (lists of chunks, :class:`StoredRows`) read as one sequence of rows."""
 
     def __init__(self, pieces: Sequence[Sequence[Chunk]]) -> None:
@@ -387,18 +393,7 @@ class ChunkRows(Sequence[Chunk]):
     def __len__(self) -> int:
         return int(self._ends[-1]) if len(self._ends) else 0
 
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-
-    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(i, slice):
-            return [self[r] for r in range(*i.indices(len(self)))]
-        r = int(i) + (len(self) if int(i) < 0 else 0)
-        if not 0 <= r < len(self):
-            raise IndexError(f"row {i} out of range 0..{len(self) - 1}")
+    def _row(self, r: int) -> Chunk:
         at = int(np.searchsorted(self._ends, r, side="right"))
         start = int(self._ends[at - 1]) if at else 0
         return self.pieces[at][r - start]
