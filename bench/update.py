@@ -3,10 +3,11 @@
 For each size, synthetic documents (:func:`bench.build.write_documents`, about twenty
 chunks each) are built into a local index with the product's :func:`qa.api.build_index`;
 random vectors seeded by each text stand in for a model
-(:class:`bench.build.TextSeededEncoder`, its time subtracted). Then one 20-chunk document is added with :func:`qa.api.add_documents` and
-removed with :func:`qa.api.remove_documents`, ``--repeat`` times, in this process: the
-medians are the figures, with how many chunks each update tokenized (the added document's,
-plus kept chunks holding a corpus term the update adds or drops). ``--check`` also builds
+(:class:`bench.build.TextSeededEncoder`, its time subtracted). Then one 20-chunk document
+is added with :func:`qa.api.add_documents` and removed with
+:func:`qa.api.remove_documents`, ``--repeat`` times, in this process: the medians are
+the figures, with how many chunks each update tokenized (the added document's, plus kept
+chunks holding a corpus term the update adds or drops). ``--check`` also builds
 the same files afresh and compares every index file with the updated index's.
 
     python -m bench.update --sizes 100000 [--repeat 3] [--check] [--work DIR]
@@ -37,14 +38,14 @@ def _tokenized_counter() -> tuple[list[int], Callable[[], None]]:
     from qa.index import lexical
 
     seen: list[int] = []
-    real = lexical._tokenize
+    real = lexical.tokenize_counts
 
     def counting(tokenizer: Any, texts: Any, n: int, progress: bool) -> Any:
         seen.append(n)
         return real(tokenizer, texts, n, progress)
 
-    lexical._tokenize = counting
-    return seen, lambda: setattr(lexical, "_tokenize", real)
+    lexical.tokenize_counts = counting
+    return seen, lambda: setattr(lexical, "tokenize_counts", real)
 
 
 def files_of(index: Path) -> dict[str, bytes]:

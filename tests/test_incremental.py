@@ -120,13 +120,13 @@ def test_counts_are_canonical_whatever_their_table() -> None:
 def tokenized(monkeypatch) -> list[int]:
     """How many chunks each write tokenizes (the real function, counted)."""
     seen: list[int] = []
-    real = lexical._tokenize
+    real = lexical.tokenize_counts
 
     def counting(tokenizer, texts, n, progress):
         seen.append(n)
         return real(tokenizer, texts, n, progress)
 
-    monkeypatch.setattr(lexical, "_tokenize", counting)
+    monkeypatch.setattr(lexical, "tokenize_counts", counting)
     return seen
 
 

@@ -19,20 +19,15 @@ The result equals a fresh build of the same documents (``tests/test_incremental.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from qa.config import Settings
 from qa.index.records import Lexical, Part
-from qa.progress import bar
-from qa.retrieval.bm25_counts import ChunkCounts, count_tokens
+from qa.retrieval.bm25_counts import ChunkCounts, tokenize_counts
 from qa.tokens.terms import TermCounts
 from qa.tokens.tokenize import Tokenizer
-
-_BATCH = 2000
-# Below this many chunks to tokenize, worker processes (~1 s to start) cost more than they save.
-_PARALLEL_FROM = 20_000
+from qa.types import Chunk
 
 
 @dataclass
@@ -44,14 +39,17 @@ class Assembled:
         term_counts: What its corpus terms were counted from.
         folded: Each row's folded text (``chunks_folded.txt``).
         counts: Each row's token counts.
-        tokenized: Rows tokenized by this update (the rest were kept).
     """
 
     tokenizer: Tokenizer
     term_counts: TermCounts
     folded: list[str]
     counts: ChunkCounts
-    tokenized: int
+
+
+def fold_chunk(tokenizer: Tokenizer, chunk: Chunk) -> str:
+    """A row of ``chunks_folded.txt``: the chunk's text folded, without whitespace."""
+    return tokenizer.fold("".join(chunk.text.split()))
 
 
 def assemble(ordered: Sequence[Part], settings: Settings, prior: Lexical | None,
@@ -66,10 +64,11 @@ def assemble(ordered: Sequence[Part], settings: Settings, prior: Lexical | None,
         progress: Show a bar while tokenizing.
     """
     config = settings.tokenizer
-    usable = prior is not None and previous is not None and prior.tokenizer.corpus is not None \
-        and prior.tokenizer.config == config
+    if prior is None or previous is None or prior.tokenizer.corpus is None or \
+            prior.tokenizer.config != config:
+        prior = previous = None  # nothing to start from: count and tokenize everything
     kept: set[str] = set()
-    if usable and prior is not None and previous is not None:
+    if prior is not None and previous is not None:
         kept = {p.record.doc for p in ordered if p.folded is not None and
                 p.counts is not None and p.record.doc in previous and
                 previous[p.record.doc].record.sha256 == p.record.sha256}
@@ -87,10 +86,10 @@ def assemble(ordered: Sequence[Part], settings: Settings, prior: Lexical | None,
         if p.record.doc in kept and p.folded is not None:
             folded.extend(p.folded)
         else:
-            folded.extend(tokenizer.fold("".join(c.text.split())) for c in p.chunks)
-    same_cut = usable and prior is not None and tokenizer.terms == prior.tokenizer.terms and \
+            folded.extend(fold_chunk(tokenizer, c) for c in p.chunks)
+    same_cut = prior is not None and tokenizer.terms == prior.tokenizer.terms and \
         tokenizer.dictionary_total() == prior.tokenizer.dictionary_total()
-    stale = _stale_rows(ordered, kept, folded, tokenizer, prior) if same_cut else None
+    stale = _stale_rows(ordered, kept, folded, tokenizer, prior) if prior and same_cut else None
     fresh_rows: list[int] = []
     runs: list[tuple[Part | None, int, int]] = []  # (part to keep from, start, end) per run
     row = 0
@@ -111,11 +110,10 @@ def assemble(ordered: Sequence[Part], settings: Settings, prior: Lexical | None,
             runs.append((None, len(fresh_rows), len(fresh_rows) + n))
             fresh_rows.extend(range(row, row + n))
         row += n
-    fresh = _tokenize(tokenizer, _texts(ordered, fresh_rows), len(fresh_rows), progress)
+    fresh = tokenize_counts(tokenizer, _texts(ordered, fresh_rows), len(fresh_rows), progress)
     pieces = [fresh.rows(a, b) if p is None else p.counts.rows(a, b)  # type: ignore[union-attr]
               for p, a, b in _merged(runs)]
-    return Assembled(tokenizer, term_counts, folded, ChunkCounts.concat(pieces).canonical(),
-                     len(fresh_rows))
+    return Assembled(tokenizer, term_counts, folded, ChunkCounts.concat(pieces).canonical())
 
 
 def _merged(runs: list[tuple[Part | None, int, int]]) -> Iterator[tuple[Part | None, int, int]]:
@@ -133,10 +131,8 @@ def _merged(runs: list[tuple[Part | None, int, int]]) -> Iterator[tuple[Part | N
 
 
 def _stale_rows(ordered: Sequence[Part], kept: set[str], folded: list[str],
-                tokenizer: Tokenizer, prior: Lexical | None) -> set[int]:
+                tokenizer: Tokenizer, prior: Lexical) -> set[int]:
     """Rows of kept documents whose folded text holds a corpus term added or dropped."""
-    if prior is None:
-        return set()
     delta = set(tokenizer.corpus or ()) ^ set(prior.tokenizer.corpus or ())
     words = {tokenizer.fold(w) for w in delta}
     if not words:
@@ -170,15 +166,3 @@ def _texts(ordered: Sequence[Part], rows: list[int]) -> Iterator[str]:
             yield p.chunks[target - row].index_text()
             target = next(wanted, None)
         row += n
-
-
-def _tokenize(tokenizer: Tokenizer, texts: Iterator[str], n: int, progress: bool) -> ChunkCounts:
-    parallel = n >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1
-    pieces = []
-    with bar(total=n, desc="分词 tokens", unit="段", enabled=progress and n > 0) as shown:
-        for counts in tokenizer.tokenize_batches(texts, batch_size=_BATCH,
-                                                 processes=None if parallel else 1,
-                                                 reduce=count_tokens):
-            pieces.append(counts)
-            shown.update(len(counts))
-    return ChunkCounts.concat(pieces)

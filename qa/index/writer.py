@@ -15,7 +15,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.index.chunkstore import ChunkRows, ChunkStore
-from qa.index.lexical import assemble
+from qa.index.lexical import assemble, fold_chunk
 from qa.index.records import Lexical, Part
 from qa.index.store import (
     DOCS,
@@ -123,7 +123,7 @@ def write_index_files(
         def rows() -> Iterator[Chunk]:
             # The folded text is written in the same pass as the chunk store, one line a row.
             for chunk in chunks:
-                out.write(tokenizer.fold("".join(chunk.text.split())))
+                out.write(fold_chunk(tokenizer, chunk))
                 out.write("\n")
                 yield chunk
 
@@ -137,8 +137,7 @@ def write_index_files(
     if folded is not None and len(folded) != count:
         raise ValueError(f"{len(folded)} folded rows for {count} chunks")
     write_jsonl(directory / DOCS, records)
-    write_json(directory / TERMS, tokenizer.stored() if tokenizer.corpus is not None
-               else tokenizer.terms)
+    write_json(directory / TERMS, tokenizer.stored())
     np.save(directory / VECTORS, vectors, allow_pickle=False)
     sections = {role: backend.save(directory) for role, backend in backends.items()}
     return {

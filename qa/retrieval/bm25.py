@@ -8,7 +8,6 @@ chunk ids and a :class:`~qa.retrieval.base.Filter`, translated here into rows.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,12 @@ import numpy as np
 
 from qa.config import BM25Config
 from qa.errors import QAError
-from qa.progress import bar
 from qa.retrieval.base import Context, Filter, Query, ScoredId
-from qa.retrieval.bm25_counts import ChunkCounts
-from qa.retrieval.bm25_matrix import BM25Builder, BM25Index, encode_tokens
+from qa.retrieval.bm25_counts import ChunkCounts, tokenize_counts
+from qa.retrieval.bm25_matrix import BM25Builder, BM25Index
 from qa.retrieval.rows import RowSpace, filter_rows, without
 from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk
-
-_TOKENIZE_BATCH = 2000
-# Below this many chunks, starting worker processes (~1 s each) costs more than it saves.
-_PARALLEL_FROM = 20_000
 
 
 class BM25Retriever:
@@ -111,34 +105,26 @@ class BM25Retriever:
         return out
 
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray | None = None) -> None:
-        """Tokenize ``chunks`` (in worker processes for many) into a new BM25 index.
+        """Build a new BM25 index over ``chunks`` from their token counts.
 
         The statistics (idf, average length) are the corpus's, so chunks are added to an
         empty backend only; the writer rebuilds the index from every chunk's token counts
-        on each update, which it hands over in the context (then nothing is tokenized here).
+        on each update, handed over in the context. Without them, ``chunks`` are tokenized
+        (in worker processes for many).
 
         Raises:
             QAError: When the backend already holds an index.
         """
         if self._index is not None:
             raise QAError("the local BM25 index is rebuilt from all chunks; add to a new one")
-        if self._counts is not None and len(self._counts) == len(chunks):
-            counts = self._counts.canonical()
-            builder = BM25Builder(self.config)
-            builder.add_pairs(counts.vocab, np.diff(np.asarray(counts.ptr)), counts.terms,
-                              counts.tf, counts.lengths)
-            self._index = builder.finish()
-            return
-        parallel = len(chunks) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1
+        counts = self._counts
+        if counts is None or len(counts) != len(chunks):
+            counts = tokenize_counts(self.tokenizer, (c.index_text() for c in chunks),
+                                     len(chunks), self._progress)
+        counts = counts.canonical()
         builder = BM25Builder(self.config)
-        with bar(total=len(chunks), desc="分词 tokens", unit="段",
-                 enabled=self._progress) as shown:
-            for counts in self.tokenizer.tokenize_batches(
-                (c.index_text() for c in chunks), batch_size=_TOKENIZE_BATCH,
-                processes=None if parallel else 1, reduce=encode_tokens,
-            ):
-                builder.add_counts(counts)
-                shown.update(len(counts.lengths))
+        builder.add_pairs(counts.vocab, np.diff(np.asarray(counts.ptr)), counts.terms,
+                          counts.tf, counts.lengths)
         self._index = builder.finish()
 
     def remove(self, chunk_ids: Iterable[str]) -> None:

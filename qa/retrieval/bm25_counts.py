@@ -20,11 +20,15 @@ Files (``.npy`` arrays are memory-mapped on reading)::
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from qa.progress import bar
+from qa.tokens.tokenize import Tokenizer
 
 VOCAB_FILE = "counts_vocab.json"
 PTR_FILE = "counts_ptr.npy"
@@ -32,6 +36,9 @@ TERMS_FILE = "counts_terms.npy"
 TF_FILE = "counts_tf.npy"
 LEN_FILE = "counts_len.npy"
 FILES = (VOCAB_FILE, PTR_FILE, TERMS_FILE, TF_FILE, LEN_FILE)
+_BATCH = 2000
+# Below this many chunks, starting worker processes (~1 s each) costs more than it saves.
+_PARALLEL_FROM = 20_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,3 +183,17 @@ class ChunkCounts:
 def count_tokens(token_lists: Sequence[Sequence[str]]) -> ChunkCounts:
     """:meth:`ChunkCounts.of_tokens`, as a module-level function for tokenizer workers."""
     return ChunkCounts.of_tokens(token_lists)
+
+
+def tokenize_counts(tokenizer: Tokenizer, texts: Iterable[str], n: int,
+                    progress: bool = False) -> ChunkCounts:
+    """Tokenize ``n`` texts (in worker processes for many) into their counts, in order."""
+    parallel = n >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    pieces = []
+    with bar(total=n, desc="分词 tokens", unit="段", enabled=progress and n > 0) as shown:
+        for counts in tokenizer.tokenize_batches(texts, batch_size=_BATCH,
+                                                 processes=None if parallel else 1,
+                                                 reduce=count_tokens):
+            pieces.append(counts)
+            shown.update(len(counts))
+    return ChunkCounts.concat(pieces)

@@ -151,12 +151,14 @@ class Tokenizer:
         """The corpus terms (added with a padded total), or ``None`` for a tokenizer without."""
         return None if self._corpus is None else list(self._corpus)
 
-    def stored(self) -> dict[str, Any]:
-        """What an index stores to rebuild this tokenizer with :meth:`from_stored`."""
-        out: dict[str, Any] = {"terms": self.terms, "corpus": self.corpus}
-        if self._corpus is not None:
-            out["budget"] = self.dictionary_total()
-        return out
+    def stored(self) -> dict[str, Any] | list[str]:
+        """What an index stores to rebuild this tokenizer with :meth:`from_stored`.
+
+        A tokenizer without corpus terms is stored as its term list, as before format 7.
+        """
+        if self._corpus is None:
+            return self.terms
+        return {"terms": self.terms, "corpus": self.corpus, "budget": self.dictionary_total()}
 
     @classmethod
     def from_stored(cls, config: TokenizerConfig, stored: Any) -> Tokenizer:
