@@ -166,3 +166,54 @@ def test_capitalised_pinyin_name_is_read_as_pinyin(name_translator):
     # Lower case, or one word alone, stays English.
     assert "耿涛" not in name_translator.terms("geng tao")
     assert name_translator.terms("Tao") == []
+
+
+# ------------------------------------------------------------ sense choice by the corpus
+SENSES = ["活力", "能源", "能量", "效率", "提高"]
+
+
+def _postings(rows: dict[str, list[int]]):
+    import numpy as np
+
+    return lambda term: np.asarray(rows.get(term, []), dtype=np.int64)
+
+
+def test_word_sense_is_the_one_found_beside_the_other_words():
+    # "energy" glosses 活力 first in CC-CEDICT; the corpus pairs 能源 with 效率.
+    question = "How will energy efficiency improve?"
+    plain = Translator(Glossary({}), SENSES, lambda term: 1.0)
+    assert plain.terms(question)[0] == "活力"
+    beside = {"活力": [0], "能源": [1, 2], "能量": [3], "效率": [2], "提高": [5]}
+    chosen = Translator(Glossary({}), SENSES, lambda term: 1.0, chunks_of=_postings(beside))
+    assert chosen.terms(question)[:2] == ["能源", "效率"]
+    # The same words in another corpus: the choice follows the corpus, not a word list.
+    beside = {"活力": [0, 2], "能源": [1], "能量": [3], "效率": [2], "提高": [5]}
+    chosen = Translator(Glossary({}), SENSES, lambda term: 1.0, chunks_of=_postings(beside))
+    assert chosen.terms(question)[:2] == ["活力", "效率"]
+
+
+def test_sense_choice_keeps_dictionary_order_without_evidence():
+    # No candidate meets another word's terms: the dictionary's first sense stays.
+    beside = {"活力": [0], "能源": [1], "能量": [3], "效率": [7]}
+    chosen = Translator(Glossary({}), SENSES, lambda term: 1.0, chunks_of=_postings(beside))
+    assert chosen.terms("energy efficiency")[:1] == ["活力"]
+
+
+def test_seed_index_gives_the_translator_postings(seed_qa):
+    rows = seed_qa.lexicon.chunks_of("崂山区")
+    assert rows is not None and rows.size > 0
+    assert all("崂山区" in seed_qa.chunks[int(r)].text for r in rows)
+
+
+def test_rows_in_common_agrees_with_sets():
+    import numpy as np
+
+    from qa.tokens.translate import _share
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        a = np.unique(rng.integers(0, 400, rng.integers(0, 60)))
+        b = np.unique(rng.integers(0, 400, rng.integers(0, 200)))
+        expected = bool(set(a.tolist()) & set(b.tolist()))
+        assert _share(a, b, block=7) is expected
+        assert _share(b, a) is expected

@@ -23,14 +23,18 @@ class CorpusLexicon:
         df: Document frequency per term id.
         n_docs: Chunks in the corpus.
         folded: Every chunk's folded, whitespace-free text, one line each (memory-mapped).
+        rows: The BM25 postings (``indptr``, ``indices``: the chunks of term id ``t`` are
+            ``indices[indptr[t]:indptr[t + 1]]``, ascending), for :meth:`chunks_of`.
     """
 
     def __init__(self, vocabulary: Mapping[str, int], df: np.ndarray, n_docs: int,
-                 folded: mmap.mmap | bytes) -> None:
+                 folded: mmap.mmap | bytes,
+                 rows: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self._vocab = vocabulary
         self._df = df
         self._n = n_docs
         self._folded = folded
+        self._rows = rows
         self._mentioned: dict[str, bool] = {}
 
     @property
@@ -45,6 +49,16 @@ class CorpusLexicon:
             return 0.0
         d = float(self._df[tid])
         return math.log(1.0 + (self._n - d + 0.5) / (d + 0.5))
+
+    def chunks_of(self, token: str) -> np.ndarray | None:
+        """The ascending chunk rows that hold ``token`` (empty if none); None without postings."""
+        if self._rows is None:
+            return None
+        tid = self._vocab.get(token)
+        if tid is None:
+            return np.empty(0, dtype=np.int64)
+        indptr, indices = self._rows
+        return np.asarray(indices[int(indptr[tid]):int(indptr[tid + 1])])
 
     def mentions(self, term: str) -> bool:
         """Whether any chunk contains ``term`` (whitespace removed, folded).

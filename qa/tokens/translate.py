@@ -20,7 +20,10 @@ import gzip
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from importlib.resources import files
+
+import numpy as np
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_TERM = re.compile(r"[\u4e00-\u9fff]{2,8}")
@@ -34,8 +37,11 @@ _NO_GLOSS = re.compile(
     r"^(?:CL:|variant of|old variant|see |used in|abbr\. |surname |erhua variant|"
     r"also written|also pr\.|Taiwan pr\.)"
 )
-# Generic suffixes of place and company names: "Laoshan" names 崂山区 as well as 崂山.
-_NAME_SUFFIXES = ("有限公司", "集团", "公司", "街道", "新区", "区", "市", "县", "镇", "省")
+# Generic suffixes of place, company and institution names: "Laoshan" names 崂山区 as well
+# as 崂山, "Haizhuang institute" 海装院.
+_NAME_SUFFIXES = (
+    "有限公司", "集团", "公司", "研究院", "院", "中心", "街道", "新区", "区", "市", "县", "镇", "省"
+)
 _MAX_PHRASE = 5  # longest English phrase (in words) looked up in the dictionary
 
 # Words that never expand on their own (question words, function words, fillers).
@@ -158,6 +164,11 @@ class Translator:
         per_phrase: At most this many dictionary terms for one English phrase.
         per_word: At most this many for a one-word phrase (common words have many senses).
         verb_penalty: Added to the sense rank of a verb gloss, so noun senses come first.
+        chunks_of: The ascending chunk rows holding a token (the BM25 postings). With it,
+            a word with several dictionary senses takes the ones found in a chunk beside
+            the other words' terms (``senses`` considered per word); without it, the
+            dictionary's first senses.
+        senses: How many dictionary senses of one word compete for its place.
 
     Example:
         >>> t = Translator(Glossary({}), {"崂山": 0, "算力": 1}, lambda term: 1.0)
@@ -173,11 +184,16 @@ class Translator:
         per_phrase: int = 2,
         per_word: int = 1,
         verb_penalty: int = 10,
+        chunks_of: Callable[[str], np.ndarray | None] | None = None,
+        senses: int = 4,
     ) -> None:
-        if per_phrase < 1 or per_word < 1:
+        if per_phrase < 1 or per_word < 1 or senses < 1:
             raise ValueError(
-                f"per_phrase ({per_phrase}) and per_word ({per_word}) must be at least 1."
+                f"per_phrase ({per_phrase}), per_word ({per_word}) and senses ({senses}) "
+                "must be at least 1."
             )
+        self._chunks_of = chunks_of
+        self.senses = senses
         self.glossary = glossary
         self._vocabulary = frozenset(vocabulary)
         self._idf = idf
@@ -192,10 +208,12 @@ class Translator:
 
     @classmethod
     def bundled(
-        cls, vocabulary: Iterable[str] = (), idf: Callable[[str], float] | None = None
+        cls, vocabulary: Iterable[str] = (), idf: Callable[[str], float] | None = None,
+        chunks_of: Callable[[str], np.ndarray | None] | None = None,
     ) -> Translator:
         """The bundled glossary with CC-CEDICT and pinyin over ``vocabulary``."""
-        return cls(Glossary.bundled(), vocabulary, idf or (lambda _term: 1.0))
+        return cls(Glossary.bundled(), vocabulary, idf or (lambda _term: 1.0),
+                   chunks_of=chunks_of)
 
     # ------------------------------------------------------------------ loading
     def _load(self) -> dict[tuple[str, ...], tuple[str, ...]]:
@@ -255,10 +273,10 @@ class Translator:
         dictionary = self._load()
         lowered = question.lower()
         covered = [False] * len(lowered)
-        found: list[tuple[int, str]] = []
+        found: list[_Slot] = []
         for start, end, terms in self.glossary.spans(question):
             covered[start:end] = [True] * (end - start)
-            found += [(start, t) for t in terms]
+            found.append(_Slot(start, terms, len(terms)))
         # Runs of words no glossary phrase covers, each word with its offset.
         runs: list[list[tuple[int, str, str]]] = [[]]
         for m in re.finditer(r"[A-Za-z0-9]+", question):
@@ -268,30 +286,77 @@ class Translator:
                 runs[-1].append((m.start(), m.group(), m.group().lower()))
         for run in runs:
             found += self._match_run(run, dictionary)
-        found.sort(key=lambda pair: pair[0])
-        return list(dict.fromkeys(t for _, t in found))
+        found.sort(key=lambda slot: slot.start)
+        return list(dict.fromkeys(t for slot in self._choose(found) for t in slot))
+
+    def _choose(self, slots: list[_Slot]) -> list[tuple[str, ...]]:
+        """Each slot's terms: its first ``keep`` candidates, by coherence when it can be told.
+
+        A word's dictionary senses are ranked by how many of the question's other words have
+        a term in some chunk beside them; ties keep the dictionary's order. In a corpus where
+        能源 (energy) shares chunks with 效率 (efficiency) and 活力 (vigour) does not, "energy
+        efficiency" takes 能源. This is the co-occurrence disambiguation of dictionary-based
+        query translation (Ballesteros and Croft, 1998): the corpus decides, not a word list.
+        """
+        chunks_of = self._chunks_of
+        if chunks_of is None or len(slots) < 2 or all(
+            len(slot.candidates) <= slot.keep for slot in slots
+        ):
+            return [slot.candidates[: slot.keep] for slot in slots]
+        rows: dict[str, np.ndarray] = {}
+        for slot in slots:
+            for term in slot.candidates:
+                if term not in rows:
+                    found = chunks_of(term)
+                    rows[term] = np.empty(0, np.int64) if found is None else np.asarray(found)
+        met: dict[tuple[str, str], bool] = {}
+
+        def meet(a: str, b: str) -> bool:
+            key = (a, b) if a < b else (b, a)
+            if key not in met:
+                met[key] = _share(rows[a], rows[b])
+            return met[key]
+
+        chosen: list[tuple[str, ...]] = []
+        for i, slot in enumerate(slots):
+            if len(slot.candidates) <= slot.keep:
+                chosen.append(slot.candidates)
+                continue
+            others = [other.candidates for j, other in enumerate(slots) if j != i]
+
+            def score(term: str, others: list[tuple[str, ...]] = others) -> int:
+                return sum(1 for terms in others if any(meet(term, t) for t in terms))
+
+            ranked = sorted(slot.candidates, key=lambda t: -score(t))  # stable: ties in order
+            chosen.append(tuple(ranked[: slot.keep]))
+        return chosen
 
     def _match_run(
         self,
         run: list[tuple[int, str, str]],
         dictionary: Mapping[tuple[str, ...], tuple[str, ...]],
-    ) -> list[tuple[int, str]]:
-        out: list[tuple[int, str]] = []
+    ) -> list[_Slot]:
+        out: list[_Slot] = []
         i = 0
         while i < len(run):
             for n in range(min(_MAX_PHRASE, len(run) - i), 0, -1):
                 words = tuple(w for _, _, w in run[i : i + n])
-                if words[0] in STOPWORDS or words[-1] in STOPWORDS:
+                # A phrasal verb ends in a particle ("carry out", "set up"): a phrase may
+                # end in a stopword when the dictionary has it whole.
+                if words[0] in STOPWORDS or (
+                    words[-1] in STOPWORDS and (n == 1 or words not in dictionary)
+                ):
                     continue
                 terms = self._pinyin_terms(run[i : i + n]) if n <= 2 else ()
+                keep = len(terms)
                 if not terms:
                     # "racks" is glossed as "rack": try the head noun's singular too.
-                    terms = dictionary.get(words) or dictionary.get(
-                        (*words[:-1], _singular(words[-1])), ()
-                    )
-                    terms = terms[: self.per_word if n == 1 else self.per_phrase]
+                    singular = (*words[:-1], _singular(words[-1]))
+                    terms = dictionary.get(words) or dictionary.get(singular, ())
+                    keep = self.per_word if n == 1 else self.per_phrase
+                    terms = terms[: max(keep, self.senses if self._chunks_of else keep)]
                 if terms:
-                    out += [(run[i][0], t) for t in terms]
+                    out.append(_Slot(run[i][0], terms, keep))
                     i += n
                     break
             else:
@@ -335,6 +400,32 @@ class Translator:
         A Chinese question (two or more Han characters) is returned unchanged.
         """
         return _append(question, self.terms)
+
+
+def _share(a: np.ndarray, b: np.ndarray, block: int = 4096) -> bool:
+    """Whether two ascending row arrays have a row in common.
+
+    The shorter one is looked up in the longer block by block, stopping at the first
+    common row: two common terms meet early, so this stays fast on large corpora.
+    """
+    small, big = (a, b) if a.size <= b.size else (b, a)
+    if not small.size:
+        return False
+    for start in range(0, small.size, block):
+        part = small[start : start + block]
+        at = np.minimum(np.searchsorted(big, part), big.size - 1)
+        if bool(np.any(big[at] == part)):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One matched phrase of a question: where it starts, its candidate terms, how many stay."""
+
+    start: int
+    candidates: tuple[str, ...]
+    keep: int
 
 
 def _cedict_entries() -> Iterable[tuple[str, list[str]]]:
