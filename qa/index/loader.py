@@ -99,11 +99,10 @@ def _lexicon(lexical: Retriever, n_docs: int, folded: Path) -> Lexicon:
     """The default lexicon: idf from the BM25 backend's document frequencies."""
     index = getattr(lexical, "index", None)
     vocab, indptr = getattr(index, "vocab", None), getattr(index, "indptr", None)
-    if vocab is None or indptr is None:
-        raise QAError(f"the {lexical.name} backend has no term statistics for the answerer")
     indices = getattr(index, "indices", None)
-    rows = None if indices is None else (indptr, indices)
-    return CorpusLexicon(vocab, np.diff(np.asarray(indptr)), n_docs, map_file(folded), rows)
+    if vocab is None or indptr is None or indices is None:
+        raise QAError(f"the {lexical.name} backend has no term statistics for the answerer")
+    return CorpusLexicon(vocab, indptr, indices, n_docs, map_file(folded))
 
 
 def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
@@ -171,8 +170,7 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
         raise index_error(directory, f"dense dimension {dim} != encoder dimension")
     lexicon = _lexicon(backends["lexical"], len(chunks), data / FOLDED)
     # Only corpus tokens are added to an English question (CC-CEDICT, pinyin: on first use).
-    translator.append(Translator.bundled(lexicon.vocabulary, lexicon.idf,
-                                         getattr(lexicon, "chunks_of", None)))
+    translator.append(Translator.bundled(lexicon.vocabulary, lexicon.idf, lexicon.chunks_of))
     expected_dim = manifest.encoder.get("dim")
 
     def checked() -> Encoder:

@@ -164,6 +164,10 @@ class Lexicon(Protocol):
         """Whether any chunk contains ``term`` (folded, whitespace removed)."""
         ...
 
+    def chunks_of(self, token: str) -> np.ndarray:
+        """The ascending chunk rows holding ``token``; empty for a token the corpus lacks."""
+        ...
+
     @property
     def vocabulary(self) -> Mapping[str, int]:
         """The corpus tokens (a token → any integer)."""

@@ -20,21 +20,22 @@ class CorpusLexicon:
 
     Args:
         vocabulary: Token → term id.
-        df: Document frequency per term id.
+        indptr: The BM25 postings' row bounds: term id ``t`` is in the chunks
+            ``indices[indptr[t]:indptr[t + 1]]`` (ascending); its document frequency is the
+            row's length.
+        indices: The BM25 postings' chunk rows.
         n_docs: Chunks in the corpus.
         folded: Every chunk's folded, whitespace-free text, one line each (memory-mapped).
-        rows: The BM25 postings (``indptr``, ``indices``: the chunks of term id ``t`` are
-            ``indices[indptr[t]:indptr[t + 1]]``, ascending), for :meth:`chunks_of`.
     """
 
-    def __init__(self, vocabulary: Mapping[str, int], df: np.ndarray, n_docs: int,
-                 folded: mmap.mmap | bytes,
-                 rows: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def __init__(self, vocabulary: Mapping[str, int], indptr: np.ndarray, indices: np.ndarray,
+                 n_docs: int, folded: mmap.mmap | bytes) -> None:
         self._vocab = vocabulary
-        self._df = df
+        self._indptr = indptr
+        self._indices = indices
+        self._df = np.diff(np.asarray(indptr))
         self._n = n_docs
         self._folded = folded
-        self._rows = rows
         self._mentioned: dict[str, bool] = {}
 
     @property
@@ -50,15 +51,12 @@ class CorpusLexicon:
         d = float(self._df[tid])
         return math.log(1.0 + (self._n - d + 0.5) / (d + 0.5))
 
-    def chunks_of(self, token: str) -> np.ndarray | None:
-        """The ascending chunk rows that hold ``token`` (empty if none); None without postings."""
-        if self._rows is None:
-            return None
+    def chunks_of(self, token: str) -> np.ndarray:
+        """The ascending chunk rows that hold ``token`` (empty for a token the corpus lacks)."""
         tid = self._vocab.get(token)
         if tid is None:
             return np.empty(0, dtype=np.int64)
-        indptr, indices = self._rows
-        return np.asarray(indices[int(indptr[tid]):int(indptr[tid + 1])])
+        return np.asarray(self._indices[int(self._indptr[tid]):int(self._indptr[tid + 1])])
 
     def mentions(self, term: str) -> bool:
         """Whether any chunk contains ``term`` (whitespace removed, folded).

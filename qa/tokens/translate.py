@@ -184,7 +184,7 @@ class Translator:
         per_phrase: int = 2,
         per_word: int = 1,
         verb_penalty: int = 10,
-        chunks_of: Callable[[str], np.ndarray | None] | None = None,
+        chunks_of: Callable[[str], np.ndarray] | None = None,
         senses: int = 4,
     ) -> None:
         if per_phrase < 1 or per_word < 1 or senses < 1:
@@ -209,7 +209,7 @@ class Translator:
     @classmethod
     def bundled(
         cls, vocabulary: Iterable[str] = (), idf: Callable[[str], float] | None = None,
-        chunks_of: Callable[[str], np.ndarray | None] | None = None,
+        chunks_of: Callable[[str], np.ndarray] | None = None,
     ) -> Translator:
         """The bundled glossary with CC-CEDICT and pinyin over ``vocabulary``."""
         return cls(Glossary.bundled(), vocabulary, idf or (lambda _term: 1.0),
@@ -303,12 +303,7 @@ class Translator:
             len(slot.candidates) <= slot.keep for slot in slots
         ):
             return [slot.candidates[: slot.keep] for slot in slots]
-        rows: dict[str, np.ndarray] = {}
-        for slot in slots:
-            for term in slot.candidates:
-                if term not in rows:
-                    found = chunks_of(term)
-                    rows[term] = np.empty(0, np.int64) if found is None else np.asarray(found)
+        rows = {term: chunks_of(term) for slot in slots for term in slot.candidates}
         met: dict[tuple[str, str], bool] = {}
 
         def meet(a: str, b: str) -> bool:
@@ -354,7 +349,8 @@ class Translator:
                     singular = (*words[:-1], _singular(words[-1]))
                     terms = dictionary.get(words) or dictionary.get(singular, ())
                     keep = self.per_word if n == 1 else self.per_phrase
-                    terms = terms[: max(keep, self.senses if self._chunks_of else keep)]
+                    # With postings, more senses compete for the word (see _choose).
+                    terms = terms[: max(keep, self.senses) if self._chunks_of else keep]
                 if terms:
                     out.append(_Slot(run[i][0], terms, keep))
                     i += n
