@@ -126,6 +126,33 @@ def _singular(word: str) -> str:
     return word
 
 
+def _base_forms(word: str) -> tuple[str, ...]:
+    """Candidate base forms of an inflected word, most likely first.
+
+    The regular rules of English: plural -s/-es/-ies (:func:`_singular`), and -ing/-ed with
+    the stem as is, with its silent e restored, or with a doubled final consonant undone
+    (benchmarking → benchmark, located → locate, planned → plan). A dictionary decides which
+    candidate is a word.
+    """
+    forms = [_singular(word)]
+    for ending in ("ing", "ed"):
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 3:
+            forms += [stem, stem + "e"]
+            if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
+                forms.append(stem[:-1])
+    return tuple(dict.fromkeys(f for f in forms if f != word))
+
+
+# "energy- and water-efficiency": a suspended hyphen shares the second word's tail.
+_SUSPENDED = re.compile(r"\b([A-Za-z]+)-\s+(and|or|to)\s+([A-Za-z]+)-([A-Za-z]+)\b")
+
+
+def _unsuspend(question: str) -> str:
+    """``X- and Y-Z`` written out as ``X-Z and Y-Z``."""
+    return _SUSPENDED.sub(lambda m: f"{m[1]}-{m[4]} {m[2]} {m[3]}-{m[4]}", question)
+
+
 def _key(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text.lower()))
 
@@ -271,6 +298,7 @@ class Translator:
     def terms(self, question: str) -> list[str]:
         """The Chinese corpus terms for ``question``'s words, in question order, once each."""
         dictionary = self._load()
+        question = _unsuspend(question)
         lowered = question.lower()
         covered = [False] * len(lowered)
         found: list[_Slot] = []
@@ -345,9 +373,13 @@ class Translator:
                 terms = self._pinyin_terms(run[i : i + n]) if n <= 2 else ()
                 keep = len(terms)
                 if not terms:
-                    # "racks" is glossed as "rack": try the head noun's singular too.
-                    singular = (*words[:-1], _singular(words[-1]))
-                    terms = dictionary.get(words) or dictionary.get(singular, ())
+                    # "racks" is glossed as "rack", "benchmarking" as "benchmark": the
+                    # last word's base forms are tried when the words are not a key.
+                    terms = dictionary.get(words, ())
+                    for base in () if terms else _base_forms(words[-1]):
+                        terms = dictionary.get((*words[:-1], base), ())
+                        if terms:
+                            break
                     keep = self.per_word if n == 1 else self.per_phrase
                     # With postings, more senses compete for the word (see _choose).
                     terms = terms[: max(keep, self.senses) if self._chunks_of else keep]
