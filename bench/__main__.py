@@ -29,6 +29,23 @@ def parse_sizes(text: str) -> tuple[int, ...]:
     return tuple(sorted(set(sizes)))
 
 
+def merged(path: Path, results: dict[str, object]) -> dict[str, object]:
+    """``results`` beside the figures that other tools keep in ``path``.
+
+    Those are ``python -m bench.seeds``' (``seeds/…``) and ``python -m bench.update``'s
+    (``{size}/update/…``).
+
+    Every other figure in the file is this benchmark's own from an earlier run, and is
+    replaced whole, so the scale table never mixes two runs.
+    """
+    kept: dict[str, object] = {}
+    if path.is_file():
+        with open(path, encoding="utf-8") as fh:
+            old = json.load(fh)
+        kept = {k: v for k, v in old.items() if k.startswith("seeds/") or "/update/" in k}
+    return {**kept, **results}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print, plot and (optionally) save the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -90,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(results, args.sizes, args.plot)
     log(f"plot written to {args.plot}")
     if args.json:
-        write_json(results, args.json)
+        write_json(merged(args.json, results), args.json)
         log(f"figures written to {args.json}")
     return 0
 

@@ -24,6 +24,8 @@ COLUMNS = [
     ("RSS MB", "rss_mb", "{:.0f}"),
     ("RSS q (anon) MB", ("rss_after_queries_mb", "rss_after_queries_anon_mb"), "{:.0f} ({:.0f})"),
     ("bm25 p50/p95 ms", ("bm25/p50_ms", "bm25/p95_ms"), "{:.1f}/{:.1f}"),
+    ("bm25 first pass p50/p95", ("bm25/first_pass/p50_ms", "bm25/first_pass/p95_ms"),
+     "{:.1f}/{:.1f}"),
     ("dense p50/p95", ("dense/p50_ms", "dense/p95_ms"), "{:.1f}/{:.1f}"),
     ("hybrid p50/p95", ("hybrid/p50_ms", "hybrid/p95_ms"), "{:.1f}/{:.1f}"),
     ("hybrid b32 ms/q", "hybrid/batch32_ms_per_query", "{:.1f}"),

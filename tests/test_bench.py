@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import main, parse_sizes
+from bench.__main__ import main, merged, parse_sizes
 from qa.config import BM25Config
 
 SIZE = 1000
 KEYS = [
     "build_s", "build/bm25_s", "build/dense_s", "build/write_s",
     "disk_mb", "load_s", "rss_mb", "first_query_ms",
-    "bm25/p50_ms", "bm25/p95_ms", "dense/p50_ms", "dense/p95_ms",
+    "bm25/p50_ms", "bm25/p95_ms", "bm25/first_pass/p50_ms", "dense/p50_ms", "dense/p95_ms",
     "hybrid/p50_ms", "hybrid/p95_ms", "hybrid/batch32_ms_per_query", "bm25/batch32_qps",
     "bm25/speedup_vs_rank_bm25", "rank_bm25/p50_ms", "exact/p50_ms",
     "hnsw/p50_ms", "ivf/p50_ms",
@@ -127,3 +127,15 @@ def test_token_lists_hold_every_token() -> None:
     assert [sorted(t) for t in lists] == [sorted(t) for t in expected]
     chip = [t for t in lists[0] if t == "磁存储芯片"]
     assert len(chip) == 2 and chip[0] is chip[1]  # one string object per term
+
+
+def test_json_keeps_the_other_tools_figures(tmp_path: Path) -> None:
+    # python -m bench.seeds and bench.update merge their figures into the same file; a new
+    # scale run keeps them and replaces every figure of its own, sizes it skipped included.
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"seeds/build_s": 20.0, "100000/update/add_one_s": 6.0,
+                                "100000/bm25/p50_ms": 3.0, "1000000/bm25/p50_ms": 38.0}))
+    figures = merged(path, {"100000/bm25/p50_ms": 2.0})
+    assert figures == {"seeds/build_s": 20.0, "100000/update/add_one_s": 6.0,
+                       "100000/bm25/p50_ms": 2.0}
+    assert merged(tmp_path / "none.json", {"a": 1}) == {"a": 1}
