@@ -7,8 +7,12 @@ random vectors seeded by each text stand in for a model
 is added with :func:`qa.api.add_documents` and removed with
 :func:`qa.api.remove_documents`, ``--repeat`` times, in this process: the medians are
 the figures, with how many chunks each update tokenized (the added document's, plus kept
-chunks holding a corpus term the update adds or drops). ``--check`` also builds
-the same files afresh and compares every index file with the updated index's.
+chunks holding a corpus term the update adds or drops) and how many segments the index has
+after it (:mod:`qa.index.segments`). ``--check`` then adds the document once more, builds
+the same files afresh, compares the search results of both (BM25, dense, hybrid: ids and
+scores of the top 10 for 200 questions of ``eval/questions.jsonl``), times BM25 on each,
+merges the updated index with :func:`qa.api.optimize_index` (timed) and compares every
+index file with the fresh build's.
 
     python -m bench.update --sizes 100000 [--repeat 3] [--check] [--work DIR]
                            [--json bench/results.json]
@@ -35,7 +39,7 @@ from bench.report import write_json
 
 def _tokenized_counter() -> tuple[list[int], Callable[[], None]]:
     """Count the chunks each write tokenizes (the product's own function, wrapped)."""
-    from qa.index import lexical
+    from qa.index import lexical, segment_writer
 
     seen: list[int] = []
     real = lexical.tokenize_counts
@@ -45,7 +49,35 @@ def _tokenized_counter() -> tuple[list[int], Callable[[], None]]:
         return real(tokenizer, texts, n, progress)
 
     lexical.tokenize_counts = counting
-    return seen, lambda: setattr(lexical, "tokenize_counts", real)
+    segment_writer.tokenize_counts = counting
+
+    def undo() -> None:
+        lexical.tokenize_counts = real
+        segment_writer.tokenize_counts = real
+
+    return seen, undo
+
+
+def _questions(n: int = 200) -> list[str]:
+    path = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [r["question"] for r in rows[:n]]
+
+
+def _results(index: Path, encoder: Any, questions: list[str]) -> tuple[list[Any], float]:
+    """Every mode's top 10 for ``questions``, and the BM25 median latency (ms)."""
+    from qa.api import QA
+
+    qa = QA.load(index, encoder)
+    out, times = [], []
+    for q in questions:
+        for mode in ("bm25", "dense", "hybrid"):
+            start = time.perf_counter()
+            hits = qa.search(q, k=10, mode=mode)
+            if mode == "bm25":
+                times.append(time.perf_counter() - start)
+            out.append([(h.chunk_id, h.score) for h in hits])
+    return out, 1000 * statistics.median(times)
 
 
 def files_of(index: Path) -> dict[str, bytes]:
@@ -76,41 +108,64 @@ def measure(size: int, work: Path, repeat: int, check: bool) -> dict[str, float]
     out = {"build_s": time.perf_counter() - start - encoder.seconds,
            "chunks": float(report.chunks)}
     seen, undo = _tokenized_counter()
-    adds, removes, tokenized_add, tokenized_remove = [], [], [], []
+    adds, removes, tokenized_add, tokenized_remove, segments = [], [], [], [], []
     try:
         for _ in range(repeat):
             spent = encoder.seconds
+            before = len(seen)
             start = time.perf_counter()
-            add_documents([extra], index, encoder, progress=False, warn=lambda _m: None)
+            report = add_documents([extra], index, encoder, progress=False,
+                                   warn=lambda _m: None)
             adds.append(time.perf_counter() - start - (encoder.seconds - spent))
-            tokenized_add.append(seen[-1])
+            tokenized_add.append(sum(seen[before:]))
+            segments.append(report.segments)
+            before = len(seen)
             start = time.perf_counter()
             remove_documents([extra.stem], index, warn=lambda _m: None)
             removes.append(time.perf_counter() - start)
-            tokenized_remove.append(seen[-1])
+            tokenized_remove.append(sum(seen[before:]))
     finally:
         undo()
     out.update({
         "add_one_s": statistics.median(adds), "remove_one_s": statistics.median(removes),
         "add_one_tokenized": float(statistics.median(tokenized_add)),
         "remove_one_tokenized": float(statistics.median(tokenized_remove)),
+        "segments_after_add": float(statistics.median(segments)),
         "repeat": float(repeat),
     })
     if check:
-        # Added from the corpus directory, so its record names the file a fresh build reads.
-        shutil.copy(extra, docs / extra.name)
-        add_documents([docs / extra.name], index, encoder, progress=False, warn=lambda _m: None)
-        fresh = work / f"fresh-{size}"
-        shutil.rmtree(fresh, ignore_errors=True)
-        build_index(docs, fresh, encoder, progress=False, warn=lambda _m: None)
-        updated, built = files_of(index), files_of(fresh)
-        differ = sorted(k for k in set(updated) | set(built) if updated.get(k) != built.get(k))
-        out["same_files_as_fresh_build"] = float(not differ)
-        if differ:
-            print(f"{size}: files that differ from a fresh build: {', '.join(differ)}")
-        shutil.rmtree(fresh, ignore_errors=True)
+        out.update(_check(size, work, docs, index, extra, encoder))
     shutil.rmtree(index, ignore_errors=True)
     shutil.rmtree(docs, ignore_errors=True)
+    return out
+
+
+def _check(size: int, work: Path, docs: Path, index: Path, extra: Path, encoder: Any
+           ) -> dict[str, float]:
+    """The updated index against a fresh build: results, BM25 latency, then files merged."""
+    from qa.api import add_documents, build_index, optimize_index
+
+    # Added from the corpus directory, so its record names the file a fresh build reads.
+    shutil.copy(extra, docs / extra.name)
+    add_documents([docs / extra.name], index, encoder, progress=False, warn=lambda _m: None)
+    fresh = work / f"fresh-{size}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    build_index(docs, fresh, encoder, progress=False, warn=lambda _m: None)
+    questions = _questions()
+    updated, segmented_ms = _results(index, encoder, questions)
+    built, fresh_ms = _results(fresh, encoder, questions)
+    out = {"same_results_as_fresh_build": float(updated == built),
+           "segmented_bm25_p50_ms": segmented_ms, "fresh_bm25_p50_ms": fresh_ms}
+    start = time.perf_counter()
+    optimize_index(index, warn=lambda _m: None, progress=False)
+    out["optimize_s"] = time.perf_counter() - start
+    mine, theirs = files_of(index), files_of(fresh)
+    differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+    out["same_files_after_optimize"] = float(not differ)
+    if differ:
+        print(f"{size}: files that differ from a fresh build after optimize: "
+              f"{', '.join(differ)}")
+    shutil.rmtree(fresh, ignore_errors=True)
     return out
 
 
@@ -121,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100000", help="comma-separated chunk counts")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--check", action="store_true",
-                        help="compare the updated index with a fresh build, file by file")
+                        help="compare the updated index with a fresh build: results, then "
+                             "files after a merge")
     parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
     parser.add_argument("--json", type=Path, help="merge the figures into this file")
     args = parser.parse_args(argv)

@@ -28,11 +28,13 @@ from qa.index.lifecycle import (
     build_index,
     corpus_is_current,
     corpus_unchanged,
+    optimize_index,
     remove_documents,
     sync_corpus,
 )
 from qa.index.loader import check_encoder, open_parts
 from qa.index.records import DocRecord, UpdateReport
+from qa.index.segments import SegmentedChunks
 from qa.index.sources import Sources
 from qa.index.store import Manifest
 from qa.retrieval.base import Filter, Lexicon, Query, Retriever, ScoredId
@@ -47,7 +49,8 @@ from qa.validate import ArgumentError, check_query, check_question
 # Re-exported: the lifecycle functions moved to qa.index.lifecycle; `from qa.api import …` keeps
 # working for the tests and the CLI.
 __all__ = ["QA", "UpdateReport", "add_documents", "build_index", "check_encoder",
-           "check_question", "corpus_is_current", "corpus_unchanged", "remove_documents",
+           "check_question", "corpus_is_current", "corpus_unchanged", "optimize_index",
+           "remove_documents",
            "sync_corpus"]
 
 
@@ -85,7 +88,7 @@ class QA:
         self,
         directory: Path,
         manifest: Manifest,
-        chunks: ChunkStore,
+        chunks: ChunkStore | SegmentedChunks,
         tokenizer: Tokenizer,
         lexical: Retriever,
         semantic: Retriever,

@@ -79,6 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("--index", default="index", help="index directory (default: index)")
     remove.add_argument("--no-wait", action="store_true", help=_NO_WAIT)
 
+    optimize = sub.add_parser("optimize", help="合并索引段 (merge an updated index's segments "
+                                                  "into one; nothing is embedded again)")
+    optimize.add_argument("--index", default="index", help="index directory (default: index)")
+    optimize.add_argument("--no-wait", action="store_true", help=_NO_WAIT)
+
     verify = sub.add_parser("verify", help="校验索引 (check every index file's checksum)")
     verify.add_argument("--index", default="index", help="index directory (default: index)")
 
@@ -277,6 +282,17 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _optimize(args: argparse.Namespace) -> int:
+    from qa.api import optimize_index
+
+    report = optimize_index(args.index, wait=not args.no_wait, progress=True)
+    if not report.merged:
+        print(f"索引已是一段 (already one segment) {report.index}: nothing to merge")
+    else:
+        print(report.summary())
+    return 0
+
+
 def _verify(args: argparse.Namespace) -> int:
     import time
 
@@ -367,7 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("ask", "search"):
             check_k(args.k, "--k")
-        commands = {"build": _build, "add": _add, "remove": _remove, "docs": _docs,
+        commands = {"build": _build, "add": _add, "remove": _remove,
+                    "optimize": _optimize, "docs": _docs,
                     "verify": _verify}
         if args.command in commands:
             return commands[args.command](args)

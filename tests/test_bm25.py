@@ -17,6 +17,7 @@ from qa.retrieval.bm25_matrix import (
     INDICES_FILE,
     INDPTR_FILE,
     PARAMS_FILE,
+    TF_FILE,
     VOCAB_FILE,
     BM25Index,
     idf_values,
@@ -219,7 +220,7 @@ def test_save_load_roundtrip(
 ) -> None:
     index = BM25Index.build(corpus, BM25Config(variant="okapi", k1=1.5))
     index.save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted((*FILES, TF_FILE))
     assert "磁存储芯片" in (tmp_path / VOCAB_FILE).read_text(encoding="utf-8")  # not \u-escaped
     loaded = BM25Index.load(tmp_path, mmap=mmap)
     assert isinstance(loaded.data, np.memmap) == mmap
@@ -236,7 +237,7 @@ def saved(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("name", [DATA_FILE, INDICES_FILE, INDPTR_FILE])
+@pytest.mark.parametrize("name", [DATA_FILE, INDICES_FILE, INDPTR_FILE, TF_FILE])
 @pytest.mark.parametrize("mmap", [True, False])
 def test_truncated_array_is_a_clear_error(saved: Path, name: str, mmap: bool) -> None:
     path = saved / name

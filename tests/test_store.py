@@ -156,5 +156,5 @@ def test_an_index_of_format_5_still_answers(index_copy):
 def test_an_older_format_names_the_versions_this_qa_reads(index_copy):
     _rewrite_manifest(_data(index_copy), format_version=4)
     _repoint(index_copy)
-    with pytest.raises(IndexUnusableError, match="format version 4, this qa reads 5, 6 and 7"):
+    with pytest.raises(IndexUnusableError, match="format version 4, this qa reads 5, 6, 7 and 8"):
         QA.load(index_copy)

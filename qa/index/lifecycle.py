@@ -19,15 +19,16 @@ from qa.index.commit import discard, fault_point, is_vacant, new_version, publis
 from qa.index.loader import check_encoder
 from qa.index.plan import Plan, compatible, load_state, plan_update
 from qa.index.records import Part, State, UpdateReport
-from qa.index.store import DOCS, current_version, finish_manifest, index_error, read_jsonl
-from qa.index.writer import write_parts
+from qa.index.segment_writer import plan_segment, write_segment
+from qa.index.store import DOCS, SOURCES, current_version, finish_manifest, index_error, read_jsonl
+from qa.index.writer import write_parts, write_sources
 from qa.read.corpus import Candidate, Skipped, corpus_hashes, gather, no_documents, scan
 from qa.read.formats import MAX_BYTES
 from qa.retrieval.encoders import Encoder, make_encoder
 from qa.retrieval.milvus_support import resolve_uri
 
 __all__ = ["UpdateReport", "add_documents", "build_index", "corpus_is_current",
-           "corpus_unchanged", "remove_documents", "sync_corpus"]
+           "corpus_unchanged", "optimize_index", "remove_documents", "sync_corpus"]
 
 
 def _progress(progress: bool | None) -> bool:
@@ -40,13 +41,15 @@ def _stderr(msg: str) -> None:
 
 def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
            progress: bool, previous: dict[str, Part] | None = None,
-           warn: Callable[[str], None] = _stderr, prior: State | None = None) -> None:
+           warn: Callable[[str], None] = _stderr, prior: State | None = None,
+           segmented: bool = False) -> None:
     """Write the planned document set as a new version and commit it (lock held).
 
     ``previous``: the committed documents, when the backend's collection holds them (an
     external backend then writes only what changed; see :mod:`qa.index.external`).
     ``prior``: the committed version, whose token counts the new one starts from
-    (default: ``state``).
+    (default: ``state``). ``segmented``: an update (add, remove, sync) that may write its
+    documents as a new segment instead of the whole index (:mod:`qa.index.segments`).
     """
     if not plan.parts:
         raise QAError(
@@ -67,10 +70,18 @@ def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
     version = new_version(index)
     try:
         prior = state if prior is None else prior
-        fields = write_parts(version, plan.parts, state.settings, state.encoder, corpus,
-                             progress, changed, prior.lexical, prior.parts)
+        split = plan_segment(plan.parts, state, state.settings) if segmented else None
+        known = None
+        if split is not None:
+            write_sources(version, [plan.parts[d] for d in sorted(plan.parts)])
+            fields, known = write_segment(version, split, plan.parts, state, corpus, progress)
+        else:
+            fields = write_parts(version, plan.parts, state.settings, state.encoder, corpus,
+                                 progress, changed, prior.lexical, prior.parts)
+        known = {**(known or {}), **_linked_sources(plan, state)}
+        plan.report.segments = len(fields.get("segments", ("",)))
         fault_point("writing")
-        finish_manifest(version, fields)
+        finish_manifest(version, fields, known)
         publish(index, version)
     except BaseException:
         discard(version)
@@ -82,6 +93,20 @@ def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
         warn(f"注意 (note): collection {committed.milvus_collection} on {committed.milvus_uri} "
              "is no longer used by this index; drop it once no copy of the index uses it "
              f"(pymilvus: MilvusClient(uri).drop_collection({committed.milvus_collection!r})).")
+
+
+def _linked_sources(plan: Plan, state: State) -> dict[str, str]:
+    """Checksums of the document texts linked from the committed version (verified at load)."""
+    committed = state.committed
+    if committed is None:
+        return {}
+    out = {}
+    for doc, part in plan.parts.items():
+        name = f"{SOURCES}/{doc}.txt"
+        if part.text is None and part.text_file is not None and \
+                part.text_file.parent.parent == committed.data and name in committed.checksums:
+            out[name] = committed.checksums[name]
+    return out
 
 
 def _open_state(index: Path) -> State:
@@ -265,7 +290,7 @@ def _add_locked(
     plan = plan_update(index, state.parts, candidates, settings=state.settings, encoder=factory,
                        skipped=skipped, max_bytes=max_bytes, progress=progress, warn=warn)
     if plan.report.changed:
-        _write(index, plan, state, state.corpus, progress, state.parts, warn)
+        _write(index, plan, state, state.corpus, progress, state.parts, warn, segmented=True)
     return plan.report
 
 
@@ -302,8 +327,35 @@ def _remove_locked(doc_ids: Sequence[str], index: Path, progress: bool) -> Updat
     plan = plan_update(index, state.parts, [], settings=state.settings,
                        encoder=_encoder_factory(state, None), remove=list(dict.fromkeys(doc_ids)))
     if plan.report.changed:
-        _write(index, plan, state, state.corpus, progress, state.parts)
+        _write(index, plan, state, state.corpus, progress, state.parts, segmented=True)
     return plan.report
+
+
+def optimize_index(
+    index: str | Path = "index", wait: bool = True,
+    warn: Callable[[str], None] | None = None, progress: bool | None = None,
+) -> UpdateReport:
+    """Merge a segmented index into one segment: a fresh build's files, nothing re-embedded.
+
+    Updates write their documents as new segments (:mod:`qa.index.segments`) and merge by
+    themselves when segments pile up; this merges now (queries are fastest on one
+    segment). An index that is one segment already is left as it is.
+    """
+    index = Path(index)
+    if is_vacant(index):
+        current_version(index)  # raises: no index there
+    with writing(index, wait, warn or _stderr):
+        state = _open_state(index)
+        report = UpdateReport(index, documents=len(state.parts),
+                              chunks=sum(p.record.chunks for p in state.parts.values()))
+        committed = state.committed
+        if committed is not None and committed.segments == ("",) and \
+                committed.rows[0] == report.chunks:
+            return report
+        plan = Plan(dict(state.parts), report)
+        _write(index, plan, state, state.corpus, _progress(progress), state.parts)
+        report.merged = len(committed.segments) if committed is not None else 1
+        return report
 
 
 def sync_corpus(
@@ -339,7 +391,7 @@ def _sync_locked(corpus: Path, index: Path, progress: bool, warn: Callable[[str]
                        progress=progress, warn=warn)
     recorded: dict[str, object] = {"dir": str(corpus.resolve()), "hashes": corpus_hashes(corpus)}
     if plan.report.changed or {k: state.corpus.get(k) for k in recorded} != recorded:
-        _write(index, plan, state, recorded, progress, state.parts, warn)
+        _write(index, plan, state, recorded, progress, state.parts, warn, segmented=True)
     return plan.report
 
 

@@ -19,6 +19,7 @@ from qa.errors import IndexUnusableError, QAError
 from qa.index.chunkstore import ChunkStore, map_file
 from qa.index.commit import verify
 from qa.index.records import DocRecord
+from qa.index.segments import SegmentedChunks, live_vocabulary, segment_dir
 from qa.index.store import (
     DOCS,
     FOLDED,
@@ -31,8 +32,9 @@ from qa.index.store import (
 )
 from qa.retrieval.backends import ROLES, make_backend
 from qa.retrieval.base import Context, Lexicon, Retriever
+from qa.retrieval.bm25_segments import SegmentedBM25
 from qa.retrieval.encoders import Encoder, make_encoder
-from qa.retrieval.lexicon import CorpusLexicon
+from qa.retrieval.lexicon import CorpusLexicon, SegmentedLexicon
 from qa.tokens.tokenize import Tokenizer
 from qa.tokens.translate import Translator
 
@@ -84,7 +86,7 @@ class Parts:
     directory: Path
     data: Path
     manifest: Manifest
-    chunks: ChunkStore
+    chunks: ChunkStore | SegmentedChunks
     tokenizer: Tokenizer
     lexical: Retriever
     semantic: Retriever
@@ -95,14 +97,34 @@ class Parts:
     records: list[DocRecord]
 
 
-def _lexicon(lexical: Retriever, n_docs: int, folded: Path) -> Lexicon:
+def open_chunks(data: Path, manifest: Manifest, records: Sequence[DocRecord]
+                ) -> ChunkStore | SegmentedChunks:
+    """The chunk store of a version: one store, or the live rows of its segments."""
+    names = manifest.segments
+    stores = [ChunkStore.open(segment_dir(data, name)) for name in names]
+    if len(stores) == 1 and sum(r.chunks for r in records) == len(stores[0]):
+        return stores[0]
+    where = {name: i for i, name in enumerate(names)}
+    unknown = sorted({r.segment for r in records} - set(where))
+    if unknown:
+        raise ValueError(f"{DOCS} names segments the manifest lacks: {unknown}")
+    return SegmentedChunks(stores, [(r.doc, where[r.segment], r.chunks) for r in records])
+
+
+def _lexicon(lexical: Retriever, chunks: ChunkStore | SegmentedChunks, data: Path,
+             segments: Sequence[str]) -> Lexicon:
     """The default lexicon: idf from the BM25 backend's document frequencies."""
     index = getattr(lexical, "index", None)
+    if isinstance(index, SegmentedBM25) and isinstance(chunks, SegmentedChunks):
+        folded = [(map_file(segment_dir(data, name) / FOLDED), chunks.dead(i))
+                  for i, name in enumerate(segments)]
+        return SegmentedLexicon(index, live_vocabulary(index, data, segments, chunks), folded)
+    n_docs = len(chunks)
     vocab, indptr = getattr(index, "vocab", None), getattr(index, "indptr", None)
     indices = getattr(index, "indices", None)
     if vocab is None or indptr is None or indices is None:
         raise QAError(f"the {lexical.name} backend has no term statistics for the answerer")
-    return CorpusLexicon(vocab, indptr, indices, n_docs, map_file(folded))
+    return CorpusLexicon(vocab, indptr, indices, n_docs, map_file(data / FOLDED))
 
 
 def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
@@ -135,10 +157,12 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
         return translator[0].expand(text)
 
     try:
-        chunks = ChunkStore.open(data)
+        records = [DocRecord.from_dict(d) for d in read_jsonl(data / DOCS)]
+        chunks = open_chunks(data, manifest, records)
         chunks.column("date")  # present in every index this version writes
-        if not (data / FOLDED).is_file():
-            raise ValueError(f"{data / FOLDED} is missing")
+        for name in manifest.segments:
+            if not (segment_dir(data, name) / FOLDED).is_file():
+                raise ValueError(f"{segment_dir(data, name) / FOLDED} is missing")
         terms = read_json(data / TERMS)
         settings = Settings.from_dict(manifest.settings)
         tokenizer = Tokenizer.from_stored(settings.tokenizer, terms)
@@ -153,7 +177,7 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
             backend = make_backend(str(section["backend"]), context)
             backend.load(data, section)
             backends[role] = backend
-        records = [DocRecord.from_dict(d) for d in read_jsonl(data / DOCS)]
+        lexicon = _lexicon(backends["lexical"], chunks, data, manifest.segments)
     except (ValueError, KeyError, OSError, TypeError, AttributeError) as exc:
         raise index_error(directory, str(exc).splitlines()[0] if str(exc) else repr(exc)) \
             from exc
@@ -168,7 +192,6 @@ def open_parts(directory: Path, encoder: str | Encoder | None = None) -> Parts:
     dim = manifest.backends["semantic"].get("dim")
     if dim is not None and dim != manifest.encoder.get("dim"):
         raise index_error(directory, f"dense dimension {dim} != encoder dimension")
-    lexicon = _lexicon(backends["lexical"], len(chunks), data / FOLDED)
     # Only corpus tokens are added to an English question (CC-CEDICT, pinyin: on first use).
     translator.append(Translator.bundled(lexicon.vocabulary, lexicon.idf, lexicon.chunks_of))
     expected_dim = manifest.encoder.get("dim")

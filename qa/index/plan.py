@@ -32,7 +32,9 @@ import numpy as np
 from qa.config import Settings
 from qa.index.chunkstore import ChunkStore, StoredRows
 from qa.index.commit import verify
-from qa.index.records import DocRecord, Lexical, Part, State, UpdateReport
+from qa.index.folded import FoldedFile
+from qa.index.records import Committed, DocRecord, Lexical, Part, State, UpdateReport
+from qa.index.segments import segment_dir
 from qa.index.store import (
     DOCS,
     FOLDED,
@@ -75,46 +77,73 @@ def load_state(index: Path) -> State:
     verify(directory, manifest.checksums, index)
     settings = Settings.from_dict(manifest.settings)
     records = [DocRecord.from_dict(d) for d in read_jsonl(directory / DOCS)]
-    store = ChunkStore.open(directory)
-    vectors = np.load(directory / VECTORS, mmap_mode="r", allow_pickle=False)
-    if sum(r.chunks for r in records) != len(store) or len(vectors) != len(store):
-        raise ValueError(f"{DOCS}, chunks.jsonl and {VECTORS} disagree on the number of chunks")
-    lexical, counts, folded = _lexical_state(directory, settings, len(store))
-    names = store.doc_ids
-    codes = np.asarray(store.doc_codes)
+    names = manifest.segments
+    where = {name: i for i, name in enumerate(names)}
+    if any(r.segment not in where for r in records):
+        raise ValueError(f"{DOCS} names a segment the manifest lacks")
+    lexical = _lexical_state(directory, settings)
+    segments = [_segment_rows(segment_dir(directory, name), lexical is not None)
+                for name in names]
+    if sum(r.chunks for r in records) > sum(len(s[0]) for s in segments):
+        raise ValueError(f"{DOCS} and chunks.jsonl disagree on the number of chunks")
     parts: dict[str, Part] = {}
-    row = 0
+    sources = source_path(directory, "x").parent
     for record in records:
-        a, b = row, row + record.chunks
-        if b > a and (names[int(codes[a])] != record.doc or np.any(codes[a:b] != codes[a])):
+        store, vectors, counts, folded, first = segments[where[record.segment]]
+        a = first.get(record.doc, -1)
+        b = a + record.chunks
+        codes = np.asarray(store.doc_codes)
+        # Codes never decrease (a document's rows are together): the ends tell.
+        if a < 0 or b > len(store) or codes[a] != codes[b - 1] or \
+                store.doc_ids[int(codes[a])] != record.doc:
             raise ValueError(f"chunks.jsonl rows {a}–{b} are not all document {record.doc!r}")
         parts[record.doc] = Part(
             record, StoredRows(store, a, b), vectors[a:b],  # type: ignore[arg-type]
-            text_file=source_path(directory, record.doc),
+            text_file=Path(f"{sources}/{record.doc}.txt"),
             counts=None if counts is None else counts.rows(a, b),
-            folded=None if folded is None else folded[a:b])
-        row = b
-    return State(settings, manifest.encoder, manifest.corpus, parts, lexical)
+            folded=None if folded is None else folded.rows(a, b))
+    committed = Committed(directory, dict(manifest.files), dict(manifest.checksums), names,
+                          tuple(len(s[0]) for s in segments), dict(manifest.backends))
+    return State(settings, manifest.encoder, manifest.corpus, parts, lexical, committed)
 
 
-def _lexical_state(directory: Path, settings: Settings, rows: int
-                   ) -> tuple[Lexical | None, ChunkCounts | None, list[str] | None]:
-    """The committed tokenizer, term counts, token counts and folded rows, where kept.
+def _segment_rows(directory: Path, lexical: bool
+                  ) -> tuple[ChunkStore, np.ndarray, ChunkCounts | None, FoldedFile | None,
+                             dict[str, int]]:
+    """One segment's row files, read for an update.
 
-    An index from before term counts were kept (format 6 and older) gives ``None``s, and
+    Returns its chunk store, vectors, token counts, folded rows and each document's first
+    row (a document's rows are together).
+    """
+    store = ChunkStore.open(directory)
+    # Plain views of the maps: slicing a np.memmap per document costs more than the rest.
+    vectors = np.asarray(np.load(directory / VECTORS, mmap_mode="r", allow_pickle=False))
+    rows = len(store)
+    if len(vectors) != rows:
+        raise ValueError(f"chunks.jsonl and {VECTORS} disagree on the number of chunks")
+    counts = folded = None
+    if lexical:
+        counts = ChunkCounts.load(directory).plain() if (directory / COUNTS_PTR).is_file() \
+            else None
+        if counts is not None and len(counts) != rows:
+            raise ValueError(f"{COUNTS_PTR} has {len(counts)} rows, the chunk store {rows}")
+        folded = FoldedFile(directory / FOLDED, rows)
+    codes = np.asarray(store.doc_codes)
+    firsts = np.searchsorted(codes, np.arange(len(store.doc_ids)))
+    first = {doc: int(f) for doc, f in zip(store.doc_ids, firsts.tolist(), strict=True)}
+    return store, vectors, counts, folded, first
+
+
+def _lexical_state(directory: Path, settings: Settings) -> Lexical | None:
+    """The committed tokenizer and term counts, where kept.
+
+    An index from before term counts were kept (format 6 and older) gives ``None``, and
     its next update tokenizes everything once.
     """
     if not (directory / TERM_COUNTS).is_file():
-        return None, None, None
+        return None
     tokenizer = Tokenizer.from_stored(settings.tokenizer, read_json(directory / TERMS))
-    lexical = Lexical(tokenizer, TermCounts.from_dict(read_json(directory / TERM_COUNTS)))
-    counts = ChunkCounts.load(directory) if (directory / COUNTS_PTR).is_file() else None
-    if counts is not None and len(counts) != rows:
-        raise ValueError(f"{COUNTS_PTR} has {len(counts)} rows, the chunk store {rows}")
-    folded = (directory / FOLDED).read_text(encoding="utf-8").split("\n")[:rows]
-    if len(folded) != rows:
-        raise ValueError(f"{FOLDED} has {len(folded)} rows, the chunk store {rows}")
-    return lexical, counts, folded
+    return Lexical(tokenizer, TermCounts.from_dict(read_json(directory / TERM_COUNTS)))
 
 
 def compatible(state: State, settings: Settings, encoder: Encoder) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from qa.retrieval.bm25_counts import ChunkCounts
 from qa.tokens.terms import TermCounts
 from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk
+
+_RECORD_FIELDS: set[str] = set()  # DocRecord's field names, filled on first use
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class DocRecord:
         issuer: Issuing body or newspaper, when stated.
         number: Document number (文号), when present.
         pages: Page count for PDFs, 0 otherwise.
+        segment: The segment whose rows hold the document (``""``: the base; see
+            :mod:`qa.index.segments`).
     """
 
     doc: str
@@ -47,15 +52,18 @@ class DocRecord:
     issuer: str = ""
     number: str = ""
     pages: int = 0
+    segment: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return asdict(self)
+        """JSON-ready dict (every field is a plain value: no deep copy needed)."""
+        return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DocRecord:
         """Build a record from :meth:`to_dict` output, ignoring keys it does not know."""
-        known = {f.name for f in fields(cls)}
+        if not _RECORD_FIELDS:
+            _RECORD_FIELDS.update(f.name for f in fields(cls))
+        known = _RECORD_FIELDS
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
@@ -79,7 +87,7 @@ class Part:
     text: str | None = None
     text_file: Path | None = None
     counts: ChunkCounts | None = None
-    folded: list[str] | None = None
+    folded: Sequence[str] | None = None
 
     def read_text(self) -> str:
         """The document text."""
@@ -111,6 +119,26 @@ class State:
     corpus: dict[str, Any]
     parts: dict[str, Part]
     lexical: Lexical | None = None
+    committed: Committed | None = None
+
+
+@dataclass(frozen=True)
+class Committed:
+    """Where a loaded state came from: what a segmented update links and keeps.
+
+    Attributes:
+        data: The committed version directory.
+        files: Its manifest's files (name → bytes) and ``checksums`` (name → xxh3).
+        segments: Its segments (``""`` first) and the rows each holds, dead ones included.
+        backends: Its manifest's backend sections.
+    """
+
+    data: Path
+    files: dict[str, int]
+    checksums: dict[str, str]
+    segments: tuple[str, ...]
+    rows: tuple[int, ...]
+    backends: dict[str, dict[str, Any]]
 
 
 @dataclass
@@ -127,6 +155,8 @@ class UpdateReport:
         documents: Documents in the index afterwards.
         chunks: Chunks in the index afterwards.
         embedded: Chunks embedded by this update (the expensive part).
+        segments: Segments the index has afterwards (see :mod:`qa.index.segments`).
+        merged: Segments a merge (``qa optimize``) joined into one; 0 when none was.
     """
 
     index: Path
@@ -138,11 +168,13 @@ class UpdateReport:
     documents: int = 0
     chunks: int = 0
     embedded: int = 0
+    segments: int = 1
+    merged: int = 0
 
     @property
     def changed(self) -> bool:
         """True when the index was rewritten."""
-        return bool(self.added or self.replaced or self.removed)
+        return bool(self.added or self.replaced or self.removed or self.merged)
 
     def summary(self) -> str:
         """One line for the end of a command."""
@@ -153,4 +185,7 @@ class UpdateReport:
             f"未变 unchanged {len(self.unchanged)}, 移除 removed {len(self.removed)}, "
             f"跳过 skipped {len(self.skipped)}; {self.documents} documents, {self.chunks} chunks"
             f" ({self.embedded} embedded)"
+            + (f"; merged {self.merged} segments into one" if self.merged else "")
+            + (f"; {self.segments} segments (qa optimize merges them)" if self.segments > 1
+               else "")
         )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qa.index.chunkstore import ChunkStore
+from qa.index.segments import SegmentedChunks
 from qa.index.store import index_error, source_path
 from qa.types import Hit
 
@@ -30,7 +31,7 @@ class Sources:
         fold: The tokenizer's folding (traditional → simplified, lower case).
     """
 
-    def __init__(self, directory: Path, data: Path, chunks: ChunkStore,
+    def __init__(self, directory: Path, data: Path, chunks: ChunkStore | SegmentedChunks,
                  fold: Callable[[str], str]) -> None:
         self._directory = directory
         self._data = data

@@ -37,6 +37,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,10 +54,13 @@ from qa.index.commit import rebuild_hint as rebuild_hint
 # 6: no sentence table (the answerer embeds a passage's sentences when it first reads it).
 # 7: corpus terms apart from the fixed ones (terms.json), their counts (terms_counts.json)
 #    and each chunk's token counts (counts_*), so updates tokenize only what changed.
-FORMAT_VERSION = 7
+# 8: segments (an update writes its documents as a new segment, see qa.index.segments),
+#    each posting's term frequency (bm25_tf.npy).
+FORMAT_VERSION = 8
 # Versions this qa reads: a version-5 index only has sentence files that are no longer read;
-# 5 and 6 lack the counts, so their first update tokenizes every chunk.
-READABLE_VERSIONS = (5, 6, 7)
+# 5 and 6 lack the counts, so their first update tokenizes every chunk; up to 7 every index
+# is one segment, and its first update writes it whole again.
+READABLE_VERSIONS = (5, 6, 7, 8)
 MANIFEST = "manifest.json"
 TERMS = "terms.json"
 TERM_COUNTS = "terms_counts.json"
@@ -98,10 +102,11 @@ class Manifest:
     files: dict[str, int]
     checksums: dict[str, str]
     versions: dict[str, str]
+    segments: tuple[str, ...] = ("",)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return dict(self.__dict__)
+        return {**self.__dict__, "segments": list(self.segments)}
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -135,7 +140,7 @@ def source_path(directory: Path, doc_id: str) -> Path:
     return directory / SOURCES / f"{doc_id}.txt"
 
 
-def link_or_copy(src: Path, dst: Path) -> None:
+def link_or_copy(src: str | Path, dst: str | Path) -> None:
     """Hard-link ``src`` to ``dst`` (an unchanged file costs nothing), copying where links fail.
 
     Files in an index are never modified in place, so sharing them between the
@@ -161,20 +166,30 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def finish_manifest(directory: Path, fields: dict[str, Any]) -> Manifest:
+def finish_manifest(directory: Path, fields: dict[str, Any],
+                    known: dict[str, str] | None = None) -> Manifest:
     """Record every file's size and checksum and write ``manifest.json`` last.
 
     The manifest is written after all other files so its presence means the
     rest is complete; the sizes let loading detect truncated files cheaply, the
-    checksums (xxh3-128) any other change.
+    checksums (xxh3-128) any other change. ``known``: checksums of files linked from a
+    version that was verified before this write began (not read again).
     """
-    paths = [p for p in sorted(directory.rglob("*")) if p.is_file() and p.name not in _KEEP]
-    names = [p.relative_to(directory).as_posix() for p in paths]
+    known = known or {}
+    root = str(directory)
+    names: list[str] = []
+    for dirpath, _dirs, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        names.extend(name if rel == "." else f"{rel}/{name}" for name in filenames
+                     if name not in _KEEP)
+    names.sort()
+    paths = [os.path.join(root, n) for n in names]
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        files={n: p.stat().st_size for n, p in zip(names, paths, strict=True)},
-        checksums={n: checksum(p) for n, p in zip(names, paths, strict=True)},
+        files={n: os.stat(p).st_size for n, p in zip(names, paths, strict=True)},
+        checksums={n: known.get(n) or checksum(p)
+                   for n, p in zip(names, paths, strict=True)},
         versions=library_versions(),
         **fields,
     )
@@ -230,7 +245,12 @@ def parse_manifest(data: Any, path: Path, index: Path) -> Manifest:
         raise index_error(index, f"{path}: backends[{bad[0] if bad else ''!r}] names no backend")
     if set(data["files"]) != set(data["checksums"]):
         raise index_error(index, f"{path}: files and checksums list different files")
-    return Manifest(**{k: data[k] for k in _FIELD_TYPES})
+    segments = data.get("segments", [""])
+    if not isinstance(segments, list) or not segments or segments[0] != "" or \
+            not all(isinstance(s, str) for s in segments) or len(set(segments)) != len(segments):
+        raise index_error(index, f"{path}: segments is {segments!r}, expected a list of "
+                                 "segment directories starting with the base \"\"")
+    return Manifest(**{k: data[k] for k in _FIELD_TYPES}, segments=tuple(segments))
 
 
 def read_manifest(directory: Path, index: Path | None = None,
@@ -261,11 +281,16 @@ def read_manifest(directory: Path, index: Path | None = None,
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise index_error(index, f"{path} is corrupt ({exc.__class__.__name__})") from exc
     manifest = parse_manifest(data, path, index)
+    root = str(directory)
     for name, size in manifest.files.items():
-        file = directory / name
-        if not file.is_file():
+        file = os.path.join(root, name)
+        try:
+            info = os.stat(file)
+        except OSError:
+            info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
             raise index_error(index, f"{file} is missing")
-        actual = file.stat().st_size
+        actual = info.st_size
         if actual != size:
             raise index_error(index, f"{file} has {actual} bytes, expected {size} (truncated?)")
     return manifest

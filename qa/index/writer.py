@@ -7,6 +7,7 @@ the latter with its synthetic corpus.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from qa.config import Settings
 from qa.index.chunkstore import ChunkRows, ChunkStore
 from qa.index.lexical import assemble, fold_chunk
 from qa.index.records import Lexical, Part
+from qa.index.segment_writer import reset_segments
 from qa.index.store import (
     DOCS,
     FOLDED,
@@ -25,7 +27,6 @@ from qa.index.store import (
     TERMS,
     VECTORS,
     link_or_copy,
-    source_path,
     write_json,
     write_jsonl,
 )
@@ -66,13 +67,7 @@ def write_parts(
         The manifest fields (all but the ones :func:`qa.index.store.finish_manifest` adds).
     """
     ordered = [parts[k] for k in sorted(parts)]
-    (directory / SOURCES).mkdir()
-    for p in ordered:
-        target = source_path(directory, p.record.doc)
-        if p.text is None and p.text_file is not None:
-            link_or_copy(p.text_file, target)
-        else:
-            target.write_text(p.read_text(), encoding="utf-8")
+    write_sources(directory, ordered)
     lexical = assemble(ordered, settings, prior, previous, progress)
     chunks = ChunkRows.joined([p.chunks for p in ordered])
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
@@ -85,7 +80,8 @@ def write_parts(
     write_json(directory / TERM_COUNTS, lexical.term_counts.to_dict())
     lexical.counts.save(directory)
     return write_index_files(
-        directory, chunks, (p.record.to_dict() for p in ordered), lexical.tokenizer, vectors,
+        directory, chunks, (r.to_dict() for r in reset_segments([p.record for p in ordered])),
+        lexical.tokenizer, vectors,
         backends,
         {
             "encoder": encoder,
@@ -94,6 +90,19 @@ def write_parts(
         },
         folded=lexical.folded,
     )
+
+
+def write_sources(directory: Path, ordered: Sequence[Part]) -> None:
+    """Each document's text under ``sources/``: linked when the index has it, else written."""
+    (directory / SOURCES).mkdir()
+    folder = str(directory / SOURCES)
+    for p in ordered:
+        target = os.path.join(folder, f"{p.record.doc}.txt")
+        if p.text is None and p.text_file is not None:
+            link_or_copy(p.text_file, target)
+        else:
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.write(p.read_text())
 
 
 def write_index_files(

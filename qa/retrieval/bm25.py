@@ -17,9 +17,10 @@ import numpy as np
 from qa.config import BM25Config
 from qa.errors import QAError
 from qa.retrieval.base import Context, Filter, Query, ScoredId
-from qa.retrieval.bm25_counts import ChunkCounts, tokenize_counts
+from qa.retrieval.bm25_counts import LEN_FILE, ChunkCounts, tokenize_counts
 from qa.retrieval.bm25_matrix import BM25Builder, BM25Index
-from qa.retrieval.rows import RowSpace, filter_rows, without
+from qa.retrieval.bm25_segments import Segment, SegmentedBM25
+from qa.retrieval.rows import RowSpace, SegmentedRows, filter_rows, without
 from qa.tokens.tokenize import Tokenizer
 from qa.types import Chunk
 
@@ -52,7 +53,7 @@ class BM25Retriever:
         self._space = space
         self._expand = expand
         self._progress = progress
-        self._index = index
+        self._index: BM25Index | SegmentedBM25 | None = index
         self._removed = np.zeros(0, dtype=np.int64)
         self._counts = counts
 
@@ -67,7 +68,7 @@ class BM25Retriever:
         self._space = space
 
     @property
-    def index(self) -> BM25Index:
+    def index(self) -> BM25Index | SegmentedBM25:
         """The BM25 matrix (for diagnostics and the idf of the default lexicon)."""
         if self._index is None:
             raise QAError("the BM25 backend holds no index yet: add chunks or load one")
@@ -134,7 +135,13 @@ class BM25Retriever:
         self._removed = np.union1d(self._removed, np.asarray(rows, dtype=np.int64))
 
     def save(self, directory: Path) -> dict[str, Any]:
-        """Write the ``bm25_*`` files; the section records the variant and size."""
+        """Write the ``bm25_*`` files; the section records the variant and size.
+
+        Raises:
+            QAError: For a segmented index (its segments are written by the segment writer).
+        """
+        if not isinstance(self.index, BM25Index):
+            raise QAError("a segmented BM25 index is saved segment by segment")
         self.index.save(directory)
         return {"backend": self.name, "variant": self.index.config.variant,
                 "chunks": self.index.n_docs}
@@ -145,5 +152,22 @@ class BM25Retriever:
         Raises:
             ValueError: For a missing, truncated or inconsistent file.
         """
-        self._index = BM25Index.load(directory)
-        self.config = self._index.config
+        names = section.get("segments")
+        space = self._space
+        if names is None or (list(names) == [""] and not isinstance(space, SegmentedRows)):
+            self._index = BM25Index.load(directory)
+            self.config = self._index.config
+            return
+        if not isinstance(space, SegmentedRows):
+            raise ValueError("a segmented BM25 index needs a segmented chunk store")
+        segments = []
+        for i, name in enumerate(names):
+            where = directory / name if name else directory
+            index = BM25Index.load(where)
+            try:
+                lengths = np.load(where / LEN_FILE, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError, EOFError) as exc:
+                raise ValueError(f"{where / LEN_FILE} is unreadable: {exc}") from exc
+            segments.append(Segment(int(space.offsets[i]), index, lengths, space.dead(i)))
+        self.config = segments[0].index.config
+        self._index = SegmentedBM25(segments, self.config, space.physical, space.rank)

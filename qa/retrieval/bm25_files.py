@@ -19,6 +19,8 @@ DATA_FILE = "bm25_data.npy"
 INDICES_FILE = "bm25_indices.npy"
 INDPTR_FILE = "bm25_indptr.npy"
 PARAMS_FILE = "bm25_params.json"
+# Each posting's term frequency, beside its weight: a segmented index scores from it.
+TF_FILE = "bm25_tf.npy"
 
 
 def write_files(

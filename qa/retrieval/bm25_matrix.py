@@ -37,6 +37,7 @@ from qa.retrieval.bm25_files import (
     INDICES_FILE,
     INDPTR_FILE,
     PARAMS_FILE,
+    TF_FILE,
     VOCAB_FILE,
     read_arrays,
     read_params,
@@ -47,7 +48,7 @@ from qa.retrieval.bm25_topk import SearchResult, exact_scores, search_rows, top_
 __all__ = [
     "DATA_FILE", "FORMAT_VERSION", "INDICES_FILE", "INDPTR_FILE", "PARAMS_FILE", "VOCAB_FILE",
     "BM25Builder", "BM25Index", "SearchResult", "TokenCounts", "check_config", "encode_tokens",
-    "idf_values", "top_k",
+    "idf_values", "top_k", "weights",
 ]
 VARIANTS = ("lucene", "okapi")
 # Memory-mapped indexes with more postings than this skip the document-id scan at load.
@@ -91,6 +92,17 @@ def idf_values(df: np.ndarray, n_docs: int, config: BM25Config) -> np.ndarray:
     return np.array([floor if v < 0 else v for v in idf], dtype=np.float64)
 
 
+def weights(idf: np.ndarray | float, tf: np.ndarray, dl: np.ndarray, avgdl: float, k1: float,
+            b: float) -> np.ndarray:
+    """BM25 posting weights in float64 (the caller rounds them to float32).
+
+    The one formula every index uses, so a segmented index's weights are a fresh build's bit
+    for bit; the operation order is rank-bm25's, so okapi weights agree with it too.
+    """
+    f = tf.astype(np.float64, copy=False)
+    return idf * (f * (k1 + 1) / (f + k1 * (1 - b + b * dl / avgdl)))
+
+
 @dataclass(frozen=True, eq=False)
 class BM25Index:
     """BM25 weights as a term-major CSR matrix (terms × documents).
@@ -103,6 +115,9 @@ class BM25Index:
         n_docs: Number of documents N.
         avgdl: Mean document length in tokens.
         config: The settings the weights were computed with.
+        tf: Each posting's term frequency (``bm25_tf.npy``), from which a segmented index
+            (:mod:`qa.retrieval.bm25_segments`) scores with corpus-wide statistics; ``None``
+            in an index written before it was kept.
     """
 
     vocab: dict[str, int]
@@ -112,6 +127,7 @@ class BM25Index:
     n_docs: int
     avgdl: float
     config: BM25Config
+    tf: np.ndarray | None = None
 
     @classmethod
     def build(cls, corpus_tokens: Sequence[Sequence[str]], config: BM25Config) -> BM25Index:
@@ -194,6 +210,8 @@ class BM25Index:
         }
         arrays = {"data": self.data, "indices": self.indices, "indptr": self.indptr}
         write_files(directory, self.vocab, arrays, params)
+        if self.tf is not None:
+            np.save(directory / TF_FILE, self.tf, allow_pickle=False)
 
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> BM25Index:
@@ -218,7 +236,17 @@ class BM25Index:
         # load (seconds at a million chunks); scores() checks document ids for free instead.
         scan_limit = SCAN_AT_LOAD if mmap else None
         vocab, data, indices, indptr = read_arrays(directory, n_docs, mmap, scan_limit)
-        return cls(vocab, data, indices, indptr, n_docs, avgdl, config)
+        tf = None
+        if (directory / TF_FILE).is_file():
+            try:
+                tf = np.load(directory / TF_FILE, mmap_mode="r" if mmap else None,
+                             allow_pickle=False)
+            except (OSError, ValueError, EOFError) as exc:
+                raise ValueError(f"{TF_FILE} is corrupt or truncated: {exc}") from exc
+            if tf.ndim != 1 or tf.dtype.kind not in "iu" or len(tf) != len(indices):
+                raise ValueError(f"{TF_FILE} has {tf.shape} {tf.dtype}, expected "
+                                 f"{len(indices)} term frequencies")
+        return cls(vocab, data, indices, indptr, n_docs, avgdl, config, tf)
 
 
 @dataclass(frozen=True)
@@ -378,11 +406,12 @@ class BM25Builder:
             term = term_of[start:end]
             f = post_tf[start:end].astype(np.float64)
             dl = doc_len[post_docs[start:end]]
-            # Same operation order as rank-bm25 so okapi weights agree in float64 before
-            # rounding.
-            data[start:end] = idf[term] * (f * (k1 + 1) / (f + k1 * (1 - b + b * dl / avgdl)))
+            data[start:end] = weights(idf[term], f, dl, avgdl, k1, b)
+        # uint16 halves the file; a chunk with a term 65,536 times would need int32.
+        small = not len(post_tf) or int(post_tf.max()) < 2**16
         return BM25Index(
             vocab=self._vocab,
+            tf=post_tf.astype(np.uint16 if small else np.int32),
             data=data,
             indices=post_docs.astype(np.int32 if n_docs < 2**31 else np.int64),
             indptr=indptr,

@@ -18,8 +18,9 @@ import numpy as np
 from qa.errors import QAError
 from qa.retrieval.base import Context, Filter, Query, ScoredId, query_vectors
 from qa.retrieval.dense import DenseIndex
+from qa.retrieval.dense_segments import DenseSegment, SegmentedDense
 from qa.retrieval.encoders import Encoder
-from qa.retrieval.rows import RowSpace, filter_rows, without
+from qa.retrieval.rows import RowSpace, SegmentedRows, filter_rows, without
 from qa.types import Chunk
 
 
@@ -41,7 +42,7 @@ class FaissRetriever:
     def __init__(
         self, encoder_factory: Callable[[], Encoder] | None = None,
         space: RowSpace | None = None, fold: Callable[[str], str] = lambda s: s,
-        index_type: str = "auto", index: DenseIndex | None = None,
+        index_type: str = "auto", index: DenseIndex | SegmentedDense | None = None,
     ) -> None:
         self._factory = encoder_factory
         self._encoder: Encoder | None = None
@@ -62,7 +63,7 @@ class FaissRetriever:
         self._space = space
 
     @property
-    def index(self) -> DenseIndex:
+    def index(self) -> DenseIndex | SegmentedDense:
         """The FAISS index (for diagnostics: ``kind``, ``params``, ``dim``)."""
         if self._index is None:
             raise QAError("the FAISS backend holds no index yet: add chunks or load one")
@@ -131,7 +132,13 @@ class FaissRetriever:
         self._removed = np.union1d(self._removed, np.asarray(rows, dtype=np.int64))
 
     def save(self, directory: Path) -> dict[str, Any]:
-        """Write ``dense.faiss``; the section records the index type and its parameters."""
+        """Write ``dense.faiss``; the section records the index type and its parameters.
+
+        Raises:
+            QAError: For a segmented index (its segments are written by the segment writer).
+        """
+        if not isinstance(self.index, DenseIndex):
+            raise QAError("a segmented FAISS index is saved segment by segment")
         self.index.save(directory)
         return {"backend": self.name, "kind": self.index.kind, "params": self.index.params,
                 "dim": self.index.dim}
@@ -145,8 +152,22 @@ class FaissRetriever:
         kind = section.get("kind")
         if not isinstance(kind, str):
             raise ValueError(f"the faiss section of the manifest has no index type: {kind!r}")
-        index = DenseIndex.load(directory, kind)
-        if section.get("dim", index.dim) != index.dim:
-            raise ValueError(f"dense.faiss has dimension {index.dim}, the manifest "
-                             f"{section.get('dim')}")
-        self._index = index
+        names = section.get("segments")
+        kinds = section.get("kinds") or {}
+        indexes = []
+        for name in names if names is not None else [""]:
+            index = DenseIndex.load(directory / name if name else directory,
+                                    str(kinds.get(name, kind)))
+            if section.get("dim", index.dim) != index.dim:
+                raise ValueError(f"dense.faiss has dimension {index.dim}, the manifest "
+                                 f"{section.get('dim')}")
+            indexes.append(index)
+        space = self._space
+        if names is None or (list(names) == [""] and not isinstance(space, SegmentedRows)):
+            self._index = indexes[0]
+            return
+        if not isinstance(space, SegmentedRows):
+            raise ValueError("a segmented FAISS index needs a segmented chunk store")
+        self._index = SegmentedDense(
+            [DenseSegment(int(space.offsets[i]), index, space.dead(i))
+             for i, index in enumerate(indexes)], space.physical, space.rank)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import mmap
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from qa.retrieval.bm25_segments import SegmentedBM25
 
 _MENTION_MEMO = 4096
 
@@ -71,3 +73,70 @@ class CorpusLexicon:
                 self._mentioned.clear()
             self._mentioned[term] = known
         return known
+
+
+class SegmentedLexicon:
+    """:class:`CorpusLexicon` for a segmented index: statistics of the live rows only.
+
+    Args:
+        bm25: The segmented BM25 matrix (live document frequencies, positions).
+        vocabulary: The tokens some live row holds.
+        folded: Each segment's folded text (one line per physical row) and its dead rows.
+    """
+
+    def __init__(self, bm25: SegmentedBM25, vocabulary: Mapping[str, int],
+                 folded: Sequence[tuple[mmap.mmap | bytes, np.ndarray | None]]) -> None:
+        self._bm25 = bm25
+        self._vocab = vocabulary
+        self._folded = tuple(folded)
+        self._mentioned: dict[str, bool] = {}
+
+    @property
+    def vocabulary(self) -> Mapping[str, int]:
+        """The tokens of the live rows."""
+        return self._vocab
+
+    def idf(self, token: str) -> float:
+        """Lucene-style idf over the live rows; 0 for a token they lack."""
+        d = float(self._bm25.df(token))
+        if d == 0:
+            return 0.0
+        n = self._bm25.n_docs
+        return math.log(1.0 + (n - d + 0.5) / (d + 0.5))
+
+    def chunks_of(self, token: str) -> np.ndarray:
+        """The ascending positions holding ``token``."""
+        return self._bm25.chunks_of(token)
+
+    def mentions(self, term: str) -> bool:
+        """Whether a live chunk contains ``term`` (whitespace removed, folded)."""
+        known = self._mentioned.get(term)
+        if known is None:
+            known = any(_live_find(text, dead, term.encode("utf-8"))
+                        for text, dead in self._folded)
+            if len(self._mentioned) >= _MENTION_MEMO:
+                self._mentioned.clear()
+            self._mentioned[term] = known
+        return known
+
+
+def _live_find(text: mmap.mmap | bytes, dead: np.ndarray | None, needle: bytes) -> bool:
+    """Whether ``needle`` occurs in a line (row) of ``text`` that is not dead."""
+    at = text.find(needle)
+    while at >= 0:
+        if dead is None:
+            return True
+        line = text.count(b"\n", 0, at) if isinstance(text, bytes) else \
+            _count_lines(text, at)
+        if line >= len(dead) or not dead[line]:
+            return True
+        end = text.find(b"\n", at)
+        if end < 0:
+            return False
+        at = text.find(needle, end + 1)
+    return False
+
+
+def _count_lines(text: mmap.mmap, end: int) -> int:
+    """Newlines in ``text[:end]`` (an mmap has no ``count``)."""
+    return memoryview(text)[:end].tobytes().count(b"\n")

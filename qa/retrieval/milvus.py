@@ -185,7 +185,10 @@ class MilvusBM25Retriever(_MilvusBackend):
     @property
     def index(self) -> BM25Index:
         """The term statistics (vocabulary, document frequencies) of the corpus."""
-        return self._stats.index
+        index = self._stats.index
+        if not isinstance(index, BM25Index):
+            raise QAError("the Milvus backend's term statistics are one BM25 matrix")
+        return index
 
     def search(
         self, queries: Sequence[Query], k: int, where: Filter | None = None

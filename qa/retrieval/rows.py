@@ -9,7 +9,7 @@ an inside detail of those backends; nothing outside :mod:`qa.retrieval` sees a r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -41,6 +41,23 @@ class RowSpace(Protocol):
         ...
 
     def __len__(self) -> int: ...
+
+
+@runtime_checkable
+class SegmentedRows(RowSpace, Protocol):
+    """A row space over several segments (:class:`qa.index.segments.SegmentedChunks`).
+
+    Rows are positions in corpus order over the live rows; the backends' physical rows are
+    their segments' rows one after another.
+    """
+
+    offsets: np.ndarray  # each segment's first physical row, and the total at the end
+    physical: np.ndarray  # position → physical row
+    rank: np.ndarray  # physical row → position, -1 for a dead row
+
+    def dead(self, segment: int) -> np.ndarray | None:
+        """Per row of a segment, whether it is dead (``None`` when none is)."""
+        ...
 
 
 def filter_rows(space: RowSpace, where: Filter | None) -> np.ndarray | None:

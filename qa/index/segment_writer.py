@@ -1,0 +1,251 @@
+"""A segmented update: the changed documents as one new segment, every other file linked.
+
+:func:`plan_segment` decides whether an update can be written this way (see
+:mod:`qa.index.segments` for when it cannot: a merge is due, the dictionary's cut changed,
+the committed version lacks what segments need); :func:`write_segment` writes it. Both cost
+what the changed documents cost, plus linking the kept files and the small corpus-wide
+ones (``docs.jsonl``, ``terms.json``, ``terms_counts.json``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.config import Settings
+from qa.index.chunkstore import ChunkRows, ChunkStore
+from qa.index.folded import FoldedFile, FoldedRows
+from qa.index.lexical import fold_chunk
+from qa.index.records import Committed, DocRecord, Part, State
+from qa.index.segments import BASE, merge_due, segment_dir, segment_files, segment_name
+from qa.index.store import (
+    DOCS,
+    FOLDED,
+    TERM_COUNTS,
+    TERMS,
+    VECTORS,
+    link_or_copy,
+    write_json,
+    write_jsonl,
+)
+from qa.retrieval.bm25_counts import PTR_FILE as COUNTS_PTR
+from qa.retrieval.bm25_counts import ChunkCounts, tokenize_counts
+from qa.retrieval.bm25_files import TF_FILE
+from qa.retrieval.bm25_matrix import BM25Builder
+from qa.retrieval.dense import DenseIndex
+from qa.tokens.terms import TermCounts
+from qa.tokens.tokenize import Tokenizer
+
+
+@dataclass
+class SegmentPlan:
+    """What a segmented update writes.
+
+    Attributes:
+        tokenizer: The new version's tokenizer.
+        term_counts: What its corpus terms were counted from.
+        docs: The documents of the new segment, in id order (added, changed, moved).
+        stale: Per moved document, its rows (0-based) to tokenize again.
+        kept: The committed segments that still hold a live document (the base always).
+    """
+
+    tokenizer: Tokenizer
+    term_counts: TermCounts
+    docs: list[str]
+    stale: dict[str, set[int]]
+    kept: list[str]
+
+
+def plan_segment(parts: dict[str, Part], state: State, settings: Settings
+                 ) -> SegmentPlan | None:
+    """The segmented update from ``state`` to the documents ``parts``; ``None``: write whole."""
+    committed, prior = state.committed, state.lexical
+    if committed is None or prior is None or settings.backend.kind != "local" or \
+            settings.bm25.variant != "lucene" or prior.tokenizer.corpus is None or \
+            prior.tokenizer.config != settings.tokenizer or not _has_segment_files(committed):
+        return None
+    previous = state.parts
+    kept = {d for d, p in parts.items() if d in previous and p is previous[d]
+            and p.counts is not None and p.folded is not None}
+    ordered = sorted(parts)
+    term_counts = prior.term_counts.copy()
+    term_counts.update(
+        removed=[previous[d].read_text() for d in sorted(previous) if d not in kept],
+        added=[parts[d].read_text() for d in ordered if d not in kept],
+        others=lambda: (parts[d].read_text() for d in ordered if d in kept),
+    )
+    tokenizer = Tokenizer(settings.tokenizer, corpus=term_counts.terms())
+    if tokenizer.terms != prior.tokenizer.terms or \
+            tokenizer.dictionary_total() != prior.tokenizer.dictionary_total():
+        return None  # every chunk's cut may change: a fresh build's work
+    stale = _stale_rows([parts[d] for d in ordered if d in kept], tokenizer, prior.tokenizer)
+    docs = sorted((set(parts) - kept) | set(stale))
+    staying = kept - set(stale)
+    holding = {parts[d].record.segment for d in staying}
+    kept_segments = [s for s in committed.segments if s == BASE or s in holding]
+    rows = dict(zip(committed.segments, committed.rows, strict=True))
+    live = sum(p.record.chunks for p in parts.values())
+    physical = sum(rows[s] for s in kept_segments) + sum(parts[d].record.chunks for d in docs)
+    base_live = sum(parts[d].record.chunks for d in staying if parts[d].record.segment == BASE)
+    if merge_due(live, physical - base_live, len(kept_segments) + bool(docs)):
+        return None
+    return SegmentPlan(tokenizer, term_counts, docs, stale, kept_segments)
+
+
+def _has_segment_files(committed: Committed) -> bool:
+    """Whether every committed segment has the token counts and term frequencies."""
+    for name in committed.segments:
+        prefix = f"{name}/" if name else ""
+        if f"{prefix}{TF_FILE}" not in committed.files or \
+                f"{prefix}{COUNTS_PTR}" not in committed.files:
+            return False
+    return True
+
+
+def _stale_rows(kept: list[Part], tokenizer: Tokenizer, prior: Tokenizer) -> dict[str, set[int]]:
+    """Kept documents' rows whose folded text holds a corpus term the update adds or drops."""
+    delta = set(tokenizer.corpus or ()) ^ set(prior.corpus or ())
+    words = {tokenizer.fold(w) for w in delta}
+    if not words:
+        return {}
+    stale: dict[str, set[int]] = {}
+    by_file: dict[int, tuple[FoldedFile, list[Part]]] = {}
+    loose = []
+    for p in kept:
+        if isinstance(p.folded, FoldedRows):
+            by_file.setdefault(id(p.folded.file), (p.folded.file, []))[1].append(p)
+        else:
+            loose.append(p)
+    # One pass over each segment's whole folded text, then each hit to its document.
+    for file, parts in by_file.values():
+        hits = sorted(file.rows_holding(words))
+        for p in parts:
+            rows = p.folded
+            assert isinstance(rows, FoldedRows)
+            lo, hi = bisect.bisect_left(hits, rows.start), bisect.bisect_left(hits, rows.end)
+            if hi > lo:
+                stale[p.record.doc] = {r - rows.start for r in hits[lo:hi]}
+    if loose:
+        import ahocorasick
+
+        automaton = ahocorasick.Automaton()
+        for word in words:
+            automaton.add_word(word, word)
+        automaton.make_automaton()
+        for p in loose:
+            found = {r for r, text in enumerate(p.folded or ())
+                     if next(automaton.iter(text), None) is not None}
+            if found:
+                stale[p.record.doc] = found
+    return stale
+
+
+def write_segment(directory: Path, plan: SegmentPlan, parts: dict[str, Part], state: State,
+                  corpus: dict[str, Any], progress: bool = False
+                  ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Write a segmented version into the empty ``directory``.
+
+    Returns:
+        The manifest fields, and the checksums of the files linked from the committed
+        version (they are known; :func:`qa.index.store.finish_manifest` reuses them).
+    """
+    committed = state.committed
+    assert committed is not None
+    settings = state.settings
+    known: dict[str, str] = {}
+    for name in plan.kept:
+        for file in segment_files(committed.files, name):
+            target = directory / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            link_or_copy(committed.data / file, target)
+            known[file] = committed.checksums[file]
+    names = list(plan.kept)
+    kinds = dict(committed.backends["semantic"].get("kinds") or
+                 {BASE: committed.backends["semantic"].get("kind")})
+    kinds = {name: kinds[name] for name in plan.kept}
+    new = segment_name(directory)
+    if plan.docs:
+        kinds[new] = _write_rows(segment_dir(directory, new), [parts[d] for d in plan.docs],
+                                 plan, settings, progress)
+        names.append(new)
+    records = []
+    moving = set(plan.docs)
+    for doc in sorted(parts):
+        record = parts[doc].record
+        records.append(replace(record, segment=new) if doc in moving else record)
+    write_jsonl(directory / DOCS, (r.to_dict() for r in records))
+    write_json(directory / TERMS, plan.tokenizer.stored())
+    write_json(directory / TERM_COUNTS, plan.term_counts.to_dict())
+    live = sum(r.chunks for r in records)
+    lexical = {**committed.backends["lexical"], "chunks": live, "segments": names}
+    semantic = {**committed.backends["semantic"], "segments": names, "kinds": kinds}
+    fields = {
+        "encoder": state.encoder,
+        "settings": settings.to_dict(),
+        "corpus": {**corpus, "documents": len(records)},
+        "tokenizer": {
+            "config": plan.tokenizer.config.to_dict(),
+            "dictionary_hash": plan.tokenizer.dictionary_hash(),
+            "terms": len(plan.tokenizer.words),
+        },
+        "chunk_count": live,
+        "backends": {"lexical": lexical, "semantic": semantic},
+        "segments": tuple(names),
+    }
+    return fields, known
+
+
+def _write_rows(directory: Path, docs: list[Part], plan: SegmentPlan, settings: Settings,
+                progress: bool) -> str:
+    """Write one segment's row files; return its FAISS index type."""
+    from qa.index.writer import date_column
+
+    directory.mkdir()
+    tokenizer = plan.tokenizer
+    folded: list[str] = []
+    texts: list[str] = []
+    runs: list[tuple[ChunkCounts | None, int, int]] = []
+    for p in docs:
+        stale = plan.stale.get(p.record.doc)
+        if stale is None or p.counts is None or p.folded is None:
+            folded.extend(fold_chunk(tokenizer, c) for c in p.chunks)
+            runs.append((None, len(texts), len(texts) + len(p.chunks)))
+            texts.extend(c.index_text() for c in p.chunks)
+            continue
+        folded.extend(p.folded)
+        start = 0
+        for r in sorted(stale):
+            if r > start:
+                runs.append((p.counts, start, r))
+            runs.append((None, len(texts), len(texts) + 1))
+            texts.append(p.chunks[r].index_text())
+            start = r + 1
+        if start < len(p.chunks):
+            runs.append((p.counts, start, len(p.chunks)))
+    fresh = tokenize_counts(tokenizer, texts, len(texts), progress)
+    counts = ChunkCounts.concat([fresh.rows(a, b) if src is None else src.rows(a, b)
+                                 for src, a, b in runs]).canonical()
+    store = ChunkStore.write(directory, ChunkRows.joined([p.chunks for p in docs]),
+                             columns={"date": date_column})
+    store.close()
+    with open(directory / FOLDED, "w", encoding="utf-8") as out:
+        out.write("".join(line + "\n" for line in folded))
+    vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in docs])
+    np.save(directory / VECTORS, vectors, allow_pickle=False)
+    counts.save(directory)
+    builder = BM25Builder(settings.bm25)
+    builder.add_pairs(counts.vocab, np.diff(np.asarray(counts.ptr)), counts.terms, counts.tf,
+                      counts.lengths)
+    builder.finish().save(directory)
+    dense = DenseIndex.build(vectors, settings.dense.index_type)
+    dense.save(directory)
+    return dense.kind
+
+
+def reset_segments(records: list[DocRecord]) -> list[DocRecord]:
+    """Records for a version written whole: every document in the base segment."""
+    return [replace(r, segment=BASE) if r.segment else r for r in records]
