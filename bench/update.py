@@ -1,30 +1,31 @@
 """Adding and removing one document at scale: ``python -m bench.update``.
 
-For each size, synthetic documents (:func:`bench.build.write_documents`, about twenty
-chunks each) are built into a local index with the product's :func:`qa.api.build_index`;
-random vectors seeded by each text stand in for a model
-(:class:`bench.build.TextSeededEncoder`, its time subtracted). Then one 20-chunk document
-is added with :func:`qa.api.add_documents` and removed with
-:func:`qa.api.remove_documents`, ``--repeat`` times, in this process: the medians are
-the figures, with how many chunks each update tokenized (the added document's, plus kept
-chunks holding a corpus term the update adds or drops) and how many segments the index has
-after it (:mod:`qa.index.segments`). ``--check`` then adds the document once more, builds
-the same files afresh, compares the search results of both (BM25, dense, hybrid: ids and
-scores of the top 10 for 200 questions of ``eval/questions.jsonl``), times BM25 on each,
-merges the updated index with :func:`qa.api.optimize_index` (timed) and compares every
-index file with the fresh build's.
+For each size, synthetic documents (:func:`bench.build.write_documents`, about twenty chunks
+each) are built into a local index with the product's :func:`qa.api.build_index`; random
+vectors seeded by each text stand in for a model (:class:`bench.build.TextSeededEncoder`,
+its time subtracted). Then one 20-chunk document is added with :func:`qa.api.add_documents`
+and removed with :func:`qa.api.remove_documents`, ``--repeat`` times, in a fresh process (as
+``qa add`` runs, after ``sync``): the medians are the figures, with how many chunks each
+update tokenized (the added document's, plus kept chunks holding a corpus term the update
+adds or drops) and how many segments the index has after it (:mod:`qa.index.segments`).
+``--check`` then adds the document once more, builds the same files afresh, compares the
+search results of both (BM25, dense, hybrid: ids and scores of the top 10 for 200 questions
+of ``eval/questions.jsonl``), times BM25 on each, merges the updated index with
+:func:`qa.api.optimize_index` (timed) and compares every index file with the fresh build's.
 
     python -m bench.update --sizes 100000 [--repeat 3] [--check] [--work DIR]
                            [--json bench/results.json]
 
 ``--json`` merges ``{size}/update/add_one_s``, ``{size}/update/remove_one_s`` and the rest
-into that file.
+into that file, replacing the ``{size}/update/`` keys of an earlier run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import shutil
 import statistics
 import tempfile
@@ -89,24 +90,12 @@ def files_of(index: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != "manifest.json"}
 
 
-def measure(size: int, work: Path, repeat: int, check: bool) -> dict[str, float]:
-    """Build ``size`` chunks, add and remove one document ``repeat`` times; the figures."""
-    from qa.api import add_documents, build_index, remove_documents
+def time_updates(index_dir: str, extra_file: str, repeat: int) -> dict[str, float]:
+    """Add and remove one document ``repeat`` times; the medians (run in a child process)."""
+    from qa.api import add_documents, remove_documents
 
-    docs, index = work / f"docs-{size}", work / f"index-{size}"
-    extra_dir = work / "extra"
-    if not extra_dir.is_dir():
-        write_documents(extra_dir, 20, seed=99)
-        sorted(extra_dir.glob("*.txt"))[0].rename(extra_dir / "added_document.txt")
-    extra = extra_dir / "added_document.txt"
-    shutil.rmtree(docs, ignore_errors=True)
-    shutil.rmtree(index, ignore_errors=True)
-    write_documents(docs, size, seed=0)
+    index, extra = Path(index_dir), Path(extra_file)
     encoder = TextSeededEncoder(0)
-    start = time.perf_counter()
-    report = build_index(docs, index, encoder, progress=False, warn=lambda _m: None)
-    out = {"build_s": time.perf_counter() - start - encoder.seconds,
-           "chunks": float(report.chunks)}
     seen, undo = _tokenized_counter()
     adds, removes, tokenized_add, tokenized_remove, segments = [], [], [], [], []
     try:
@@ -126,13 +115,39 @@ def measure(size: int, work: Path, repeat: int, check: bool) -> dict[str, float]
             tokenized_remove.append(sum(seen[before:]))
     finally:
         undo()
-    out.update({
+    return {
         "add_one_s": statistics.median(adds), "remove_one_s": statistics.median(removes),
         "add_one_tokenized": float(statistics.median(tokenized_add)),
         "remove_one_tokenized": float(statistics.median(tokenized_remove)),
         "segments_after_add": float(statistics.median(segments)),
         "repeat": float(repeat),
-    })
+    }
+
+
+def measure(size: int, work: Path, repeat: int, check: bool) -> dict[str, float]:
+    """Build ``size`` chunks, add and remove one document ``repeat`` times; the figures."""
+    from qa.api import build_index
+
+    docs, index = work / f"docs-{size}", work / f"index-{size}"
+    extra_dir = work / "extra"
+    if not extra_dir.is_dir():
+        write_documents(extra_dir, 20, seed=99)
+        sorted(extra_dir.glob("*.txt"))[0].rename(extra_dir / "added_document.txt")
+    extra = extra_dir / "added_document.txt"
+    shutil.rmtree(docs, ignore_errors=True)
+    shutil.rmtree(index, ignore_errors=True)
+    write_documents(docs, size, seed=0)
+    encoder = TextSeededEncoder(0)
+    start = time.perf_counter()
+    report = build_index(docs, index, encoder, progress=False, warn=lambda _m: None)
+    out = {"build_s": time.perf_counter() - start - encoder.seconds,
+           "chunks": float(report.chunks)}
+    # Timed in a fresh process, as `qa add` and `qa remove` run: not in one that has just
+    # built the index and holds its garbage and caches; and once the build's writes are on
+    # disk (an index is updated long after it was built, not while it is being written back).
+    os.sync()
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        out.update(pool.apply(time_updates, (str(index), str(extra), repeat)))
     if check:
         out.update(_check(size, work, docs, index, extra, encoder))
     shutil.rmtree(index, ignore_errors=True)
@@ -196,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     if args.json is not None:
         merged = json.loads(args.json.read_text(encoding="utf-8")) if args.json.is_file() else {}
+        # A size measured again replaces its figures whole (no key of an older run stays).
+        prefixes = tuple(f"{size}/update/" for size in sizes)
+        merged = {k: v for k, v in merged.items() if not k.startswith(prefixes)}
         merged.update(figures)
         write_json(merged, args.json)
     return 0

@@ -139,3 +139,20 @@ def test_json_keeps_the_other_tools_figures(tmp_path: Path) -> None:
     assert figures == {"seeds/build_s": 20.0, "100000/update/add_one_s": 6.0,
                        "100000/bm25/p50_ms": 2.0}
     assert merged(tmp_path / "none.json", {"a": 1}) == {"a": 1}
+
+
+def test_update_bench_checks_results_and_replaces_its_own_figures(tmp_path, monkeypatch):
+    from bench import update
+    from qa.index import segments
+
+    monkeypatch.setenv(segments.ALWAYS, "1")  # a small index, segmented as a large one is
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"300/update/same_files_as_fresh_build": 1.0, "seeds/build_s": 2.0}))
+    assert update.main(["--sizes", "300", "--repeat", "1", "--check", "--work",
+                        str(tmp_path / "work"), "--json", str(path)]) == 0
+    figures = json.loads(path.read_text())
+    assert "300/update/same_files_as_fresh_build" not in figures and figures["seeds/build_s"] == 2
+    assert figures["300/update/segments_after_add"] == 2
+    assert figures["300/update/same_results_as_fresh_build"] == 1
+    assert figures["300/update/same_files_after_optimize"] == 1
+    assert figures["300/update/add_one_tokenized"] >= 20 and figures["300/update/add_one_s"] > 0

@@ -140,18 +140,56 @@ def test_a_new_corpus_term_moves_the_documents_it_touches(tmp_path):
                 == [(h.chunk_id, h.score) for h in rebuilt.search(question, k=5, mode=mode)]
 
 
-def test_updates_merge_by_themselves_when_segments_pile_up(tmp_path, monkeypatch):
+def test_segments_that_pile_up_are_folded_into_one(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(segments, "MAX_SEGMENTS", 2)
     encoder, folder, index = HashEncoder(), tmp_path / "docs", tmp_path / "index"
     folder.mkdir()
-    (folder / "a.txt").write_text(DOCS["a"], encoding="utf-8")
+    (folder / "d.txt").write_text(DOCS["d"], encoding="utf-8")
     build_index(folder, index, encoder, progress=False)
-    for name in "bc":
+    for name in "abc":
         (folder / f"{name}.txt").write_text(DOCS[name], encoding="utf-8")
-    add_documents([folder / "b.txt"], index, encoder, progress=False)
+        add_documents([folder / f"{name}.txt"], index, encoder, progress=False)
+        # Never more than two: each add folds the newer segment into its own.
+        assert len(manifest(index)["segments"]) == 2
+    records = {d["doc"]: d["segment"] for d in QA.load(index, encoder).documents}
+    assert records["a"] == records["b"] == records["c"] == manifest(index)["segments"][1]
+    fresh = tmp_path / "fresh"
+    build_index(folder, fresh, encoder, progress=False, rebuild=True)
+    updated, rebuilt = QA.load(index, encoder), QA.load(fresh, encoder)
+    for question in ("海星推进器项目有几个？", "蓝色引擎", "深海探测仪", "专项资金奖励什么？"):
+        for mode in ("bm25", "dense", "hybrid"):
+            assert [(h.chunk_id, h.score) for h in updated.search(question, k=5, mode=mode)] \
+                == [(h.chunk_id, h.score) for h in rebuilt.search(question, k=5, mode=mode)]
+    capsys.readouterr()
+    assert main(["optimize", "--index", str(index)]) == 0
+    assert "merged into one segment (2 before" in capsys.readouterr().out
+    assert files(index) == files(fresh)
+    assert main(["optimize", "--index", str(index)]) == 0
+    assert "already one segment" in capsys.readouterr().out
+    remove_documents(["a"], index)  # a's rows die in the base
+    (folder / "a.txt").unlink()
+    assert main(["optimize", "--index", str(index)]) == 0
+    assert "merged into one segment" in capsys.readouterr().out
+    build_index(folder, fresh, encoder, progress=False, rebuild=True)
+    assert files(index) == files(fresh)
+
+
+def test_rows_outside_the_base_past_the_share_merge_everything(tmp_path, monkeypatch):
+    monkeypatch.delenv(segments.ALWAYS)
+    monkeypatch.setattr(segments, "SEGMENT_FROM", 0)
+    encoder, folder, index = HashEncoder(), tmp_path / "docs", tmp_path / "index"
+    folder.mkdir()
+    for name in "abc":
+        (folder / f"{name}.txt").write_text(DOCS[name], encoding="utf-8")
+    build_index(folder, index, encoder, progress=False)
+    (folder / "d.txt").write_text(DOCS["d"], encoding="utf-8")
+    monkeypatch.setattr(segments, "MERGE_FRACTION", 10.0)
+    add_documents([folder / "d.txt"], index, encoder, progress=False)
     assert len(manifest(index)["segments"]) == 2
-    report = add_documents([folder / "c.txt"], index, encoder, progress=False)
-    assert report.segments == 1 and manifest(index)["segments"] == [""]
+    monkeypatch.setattr(segments, "MERGE_FRACTION", 0.0)  # any row outside the base: merge
+    remove_documents(["a"], index)
+    (folder / "a.txt").unlink()
+    assert manifest(index)["segments"] == [""]
     fresh = tmp_path / "fresh"
     build_index(folder, fresh, encoder, progress=False, rebuild=True)
     assert files(index) == files(fresh)

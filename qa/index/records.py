@@ -185,7 +185,8 @@ class UpdateReport:
             f"未变 unchanged {len(self.unchanged)}, 移除 removed {len(self.removed)}, "
             f"跳过 skipped {len(self.skipped)}; {self.documents} documents, {self.chunks} chunks"
             f" ({self.embedded} embedded)"
-            + (f"; merged {self.merged} segments into one" if self.merged else "")
+            + (f"; merged into one segment ({self.merged} before, dead rows dropped)"
+               if self.merged else "")
             + (f"; {self.segments} segments (qa optimize merges them)" if self.segments > 1
                else "")
         )

@@ -21,6 +21,7 @@ from qa.index.chunkstore import ChunkRows, ChunkStore
 from qa.index.folded import FoldedFile, FoldedRows
 from qa.index.lexical import fold_chunk
 from qa.index.records import Committed, DocRecord, Part, State
+from qa.index import segments as layout
 from qa.index.segments import BASE, merge_due, segment_dir, segment_files, segment_name
 from qa.index.store import (
     DOCS,
@@ -49,7 +50,8 @@ class SegmentPlan:
         tokenizer: The new version's tokenizer.
         term_counts: What its corpus terms were counted from.
         docs: The documents of the new segment, in id order (added, changed, moved).
-        stale: Per moved document, its rows (0-based) to tokenize again.
+        stale: Per kept document the new segment takes, its rows (0-based) to tokenize again
+            (empty: none; its counts and folded text are reused).
         kept: The committed segments that still hold a live document (the base always).
     """
 
@@ -78,7 +80,12 @@ def plan_segment(parts: dict[str, Part], state: State, settings: Settings
         added=[parts[d].read_text() for d in ordered if d not in kept],
         others=lambda: (parts[d].read_text() for d in ordered if d in kept),
     )
-    tokenizer = Tokenizer(settings.tokenizer, corpus=term_counts.terms())
+    terms = term_counts.terms()
+    if terms == list(prior.tokenizer.corpus):
+        # The same dictionary: the committed tokenizer (and its recorded budget) serves as is.
+        tokenizer = prior.tokenizer
+    else:
+        tokenizer = Tokenizer(settings.tokenizer, corpus=terms)
     if tokenizer.terms != prior.tokenizer.terms or \
             tokenizer.dictionary_total() != prior.tokenizer.dictionary_total():
         return None  # every chunk's cut may change: a fresh build's work
@@ -87,6 +94,15 @@ def plan_segment(parts: dict[str, Part], state: State, settings: Settings
     staying = kept - set(stale)
     holding = {parts[d].record.segment for d in staying}
     kept_segments = [s for s in committed.segments if s == BASE or s in holding]
+    if len(kept_segments) + bool(docs) > layout.MAX_SEGMENTS:
+        # Too many segments: fold every newer one into the new segment (their counts, folded
+        # text and vectors reused), which costs what they hold, not what the base holds.
+        movers = {d for d in staying if parts[d].record.segment != BASE}
+        for d in movers:
+            stale.setdefault(d, set())
+        docs = sorted(set(docs) | movers)
+        staying -= movers
+        kept_segments = [BASE]
     rows = dict(zip(committed.segments, committed.rows, strict=True))
     live = sum(p.record.chunks for p in parts.values())
     physical = sum(rows[s] for s in kept_segments) + sum(parts[d].record.chunks for d in docs)

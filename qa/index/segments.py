@@ -17,11 +17,12 @@ in a later segment. An update
 
 Searches see the live rows in *corpus order* (documents by id, chunks in source order,
 exactly a fresh build's row order), and BM25 scores with the live rows' statistics
-(:mod:`qa.retrieval.bm25_segments`): results equal a fresh build's. When the rows outside
-the base (newer segments and dead rows) grow past :data:`MERGE_FRACTION` of the live rows,
-or there would be more than :data:`MAX_SEGMENTS` segments, the update writes one segment
-again — a fresh build's files, byte for byte; ``qa optimize`` does that on demand. Indexes
-below :data:`SEGMENT_FROM` live chunks are always written whole (it takes under a second).
+(:mod:`qa.retrieval.bm25_segments`): results equal a fresh build's. An update that would
+leave more than :data:`MAX_SEGMENTS` segments folds every segment but the base into its new
+one (it costs what they hold). When the rows outside the base (newer segments and dead rows)
+grow past :data:`MERGE_FRACTION` of the live rows, the update writes one segment again — a
+fresh build's files, byte for byte; ``qa optimize`` does that on demand. Indexes below
+:data:`SEGMENT_FROM` live chunks are always written whole (it takes under a second).
 """
 
 from __future__ import annotations
