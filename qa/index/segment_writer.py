@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.index import segments as layout
 from qa.index.chunkstore import ChunkRows, ChunkStore
 from qa.index.folded import FoldedFile, FoldedRows
 from qa.index.lexical import fold_chunk
 from qa.index.records import Committed, DocRecord, Part, State
-from qa.index import segments as layout
 from qa.index.segments import BASE, merge_due, segment_dir, segment_files, segment_name
 from qa.index.store import (
     DOCS,
