@@ -65,6 +65,14 @@ def same_results(updated: QA, fresh: QA) -> None:
             (b.text, b.span, [c.chunk_id for c in b.citations]), question
 
 
+def same_searches(updated: QA, fresh: QA) -> None:
+    """The made-up documents' questions, in every mode: ids and scores equal."""
+    for question in ("海星推进器项目有几个？", "蓝色引擎", "深海探测仪", "专项资金奖励什么？"):
+        for mode in ("bm25", "dense", "hybrid"):
+            assert [(h.chunk_id, h.score) for h in updated.search(question, k=5, mode=mode)] \
+                == [(h.chunk_id, h.score) for h in fresh.search(question, k=5, mode=mode)]
+
+
 def test_seed_updates_write_segments_and_equal_a_fresh_build(tmp_path):
     encoder, folder, index = HashEncoder(), tmp_path / "docs", tmp_path / "index"
     folder.mkdir()
@@ -134,10 +142,7 @@ def test_a_new_corpus_term_moves_the_documents_it_touches(tmp_path):
     fresh = tmp_path / "fresh"
     build_index(folder, fresh, encoder, progress=False, rebuild=True)
     updated, rebuilt = QA.load(index, encoder), QA.load(fresh, encoder)
-    for question in ("海星推进器项目有几个？", "蓝色引擎", "深海探测仪", "专项资金奖励什么？"):
-        for mode in ("bm25", "dense", "hybrid"):
-            assert [(h.chunk_id, h.score) for h in updated.search(question, k=5, mode=mode)] \
-                == [(h.chunk_id, h.score) for h in rebuilt.search(question, k=5, mode=mode)]
+    same_searches(updated, rebuilt)
 
 
 def test_segments_that_pile_up_are_folded_into_one(tmp_path, monkeypatch, capsys):
@@ -156,10 +161,7 @@ def test_segments_that_pile_up_are_folded_into_one(tmp_path, monkeypatch, capsys
     fresh = tmp_path / "fresh"
     build_index(folder, fresh, encoder, progress=False, rebuild=True)
     updated, rebuilt = QA.load(index, encoder), QA.load(fresh, encoder)
-    for question in ("海星推进器项目有几个？", "蓝色引擎", "深海探测仪", "专项资金奖励什么？"):
-        for mode in ("bm25", "dense", "hybrid"):
-            assert [(h.chunk_id, h.score) for h in updated.search(question, k=5, mode=mode)] \
-                == [(h.chunk_id, h.score) for h in rebuilt.search(question, k=5, mode=mode)]
+    same_searches(updated, rebuilt)
     capsys.readouterr()
     assert main(["optimize", "--index", str(index)]) == 0
     assert "merged into one segment (2 before" in capsys.readouterr().out
