@@ -220,22 +220,22 @@ def test_rows_in_common_agrees_with_sets():
 
 
 def test_inflected_words_are_looked_up_by_their_base_form():
-    from qa.tokens.translate import _base_forms
+    from qa.tokens.english import base_forms
 
-    assert "benchmark" in _base_forms("benchmarking")
-    assert "locate" in _base_forms("located")
-    assert "plan" in _base_forms("planned")
-    assert _base_forms("companies")[0] == "company"
-    assert _base_forms("fall") == ()  # no ending: nothing to try
+    assert "benchmark" in base_forms("benchmarking")
+    assert "locate" in base_forms("located")
+    assert "plan" in base_forms("planned")
+    assert base_forms("companies")[0] == "company"
+    assert base_forms("fall") == ()  # no ending: nothing to try
     translator = Translator(Glossary({}), {"标杆", "能效"}, lambda term: 1.0)
     assert translator.terms("a benchmarking drive") == ["标杆"]
 
 
 def test_suspended_hyphen_shares_the_tail():
-    from qa.tokens.translate import _unsuspend
+    from qa.tokens.english import unsuspend
 
-    assert _unsuspend("energy- and water-efficiency") == "energy-efficiency and water-efficiency"
-    assert _unsuspend("well-known and long-lived") == "well-known and long-lived"
+    assert unsuspend("energy- and water-efficiency") == "energy-efficiency and water-efficiency"
+    assert unsuspend("well-known and long-lived") == "well-known and long-lived"
     translator = Translator(Glossary({}), {"标杆", "能效"}, lambda term: 1.0)
     # "energy- and water-efficiency" holds the phrase "energy efficiency" (能效).
     assert translator.terms("the energy- and water-efficiency benchmarking campaign") == [

