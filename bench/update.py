@@ -40,7 +40,7 @@ from bench.report import write_json
 
 def _tokenized_counter() -> tuple[list[int], Callable[[], None]]:
     """Count the chunks each write tokenizes (the product's own function, wrapped)."""
-    from qa.index import lexical, segment_writer
+    from qa.index import lexical
 
     seen: list[int] = []
     real = lexical.tokenize_counts
@@ -49,14 +49,8 @@ def _tokenized_counter() -> tuple[list[int], Callable[[], None]]:
         seen.append(n)
         return real(tokenizer, texts, n, progress)
 
-    lexical.tokenize_counts = counting
-    segment_writer.tokenize_counts = counting
-
-    def undo() -> None:
-        lexical.tokenize_counts = real
-        segment_writer.tokenize_counts = real
-
-    return seen, undo
+    lexical.tokenize_counts = counting  # every write tokenizes through lexical.recount
+    return seen, lambda: setattr(lexical, "tokenize_counts", real)
 
 
 def _questions(n: int = 200) -> list[str]:

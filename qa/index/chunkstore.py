@@ -294,6 +294,11 @@ class ChunkStore(Sequence[Chunk]):
         """Per row, the index of its document in :attr:`doc_ids` (int32, memory-mapped)."""
         return self._codes
 
+    def first_rows(self) -> dict[str, int]:
+        """Each document's first row (its rows are together, so codes never decrease)."""
+        firsts = np.searchsorted(np.asarray(self._codes), np.arange(len(self._doc_ids)))
+        return {doc: int(f) for doc, f in zip(self._doc_ids, firsts.tolist(), strict=True)}
+
     def docs(self) -> np.ndarray:
         """The document id of every row, as a numpy object array (builds it: O(rows))."""
         return np.asarray(self._doc_ids, dtype=object)[self._codes]

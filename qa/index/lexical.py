@@ -19,10 +19,12 @@ The result equals a fresh build of the same documents (``tests/test_incremental.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import bisect
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from qa.config import Settings
+from qa.index.folded import FoldedFile, FoldedRows
 from qa.index.records import Lexical, Part
 from qa.retrieval.bm25_counts import ChunkCounts, tokenize_counts
 from qa.tokens.terms import TermCounts
@@ -81,39 +83,87 @@ def assemble(ordered: Sequence[Part], settings: Settings, prior: Lexical | None,
     else:
         term_counts = TermCounts.of(p.read_text() for p in ordered)
     tokenizer = Tokenizer(config, corpus=term_counts.terms())
+    same_cut = prior is not None and tokenizer.terms == prior.tokenizer.terms and \
+        tokenizer.dictionary_total() == prior.tokenizer.dictionary_total()
+    stale: dict[str, set[int]] = {}
+    if prior is not None and same_cut:
+        held = [p for p in ordered if p.record.doc in kept]
+        found = stale_rows(held, changed_words(tokenizer, prior.tokenizer))
+        stale = {p.record.doc: found.get(p.record.doc, set()) for p in held}
+    folded, counts = recount(ordered, tokenizer, kept, stale, progress)
+    return Assembled(tokenizer, term_counts, folded, counts)
+
+
+def changed_words(tokenizer: Tokenizer, prior: Tokenizer) -> set[str]:
+    """The folded corpus terms one tokenizer has and the other lacks."""
+    delta = set(tokenizer.corpus or ()) ^ set(prior.corpus or ())
+    return {tokenizer.fold(w) for w in delta}
+
+
+def stale_rows(kept: Sequence[Part], words: set[str]) -> dict[str, set[int]]:
+    """Per kept document, its rows (0-based) whose folded text holds one of ``words``.
+
+    Documents read from an index (:class:`~qa.index.folded.FoldedRows`) are found with one
+    Aho–Corasick pass over each segment's whole folded file, then each hit is given to its
+    document; only documents with such a row are in the result.
+    """
+    if not words:
+        return {}
+    stale: dict[str, set[int]] = {}
+    by_file: dict[int, tuple[FoldedFile, list[tuple[Part, FoldedRows]]]] = {}
+    for p in kept:
+        if isinstance(p.folded, FoldedRows):
+            by_file.setdefault(id(p.folded.file), (p.folded.file, []))[1].append((p, p.folded))
+        else:
+            found = {r for r, text in enumerate(p.folded or ()) if any(w in text for w in words)}
+            if found:
+                stale[p.record.doc] = found
+    for file, held in by_file.values():
+        hits = sorted(file.rows_holding(words))
+        for p, rows in held:
+            lo, hi = bisect.bisect_left(hits, rows.start), bisect.bisect_left(hits, rows.end)
+            if hi > lo:
+                stale[p.record.doc] = {r - rows.start for r in hits[lo:hi]}
+    return stale
+
+
+def recount(parts: Sequence[Part], tokenizer: Tokenizer, keep_folded: Container[str],
+            stale: Mapping[str, set[int]], progress: bool = False
+            ) -> tuple[list[str], ChunkCounts]:
+    """Folded rows and token counts (canonical) of ``parts``, row for row.
+
+    A document in ``keep_folded`` keeps its folded rows; one in ``stale`` keeps its token
+    counts but for the rows named there, which are tokenized again with every chunk of the
+    other documents (one pass, in row order).
+    """
     folded: list[str] = []
-    for p in ordered:
-        if p.record.doc in kept and p.folded is not None:
+    fresh: list[tuple[Part, int]] = []
+    runs: list[tuple[Part | None, int, int]] = []  # (part to keep counts from, start, end)
+    for p in parts:
+        doc, n = p.record.doc, len(p.chunks)
+        if doc in keep_folded and p.folded is not None:
             folded.extend(p.folded)
         else:
             folded.extend(fold_chunk(tokenizer, c) for c in p.chunks)
-    same_cut = prior is not None and tokenizer.terms == prior.tokenizer.terms and \
-        tokenizer.dictionary_total() == prior.tokenizer.dictionary_total()
-    stale = _stale_rows(ordered, kept, folded, tokenizer, prior) if prior and same_cut else None
-    fresh_rows: list[int] = []
-    runs: list[tuple[Part | None, int, int]] = []  # (part to keep from, start, end) per run
-    row = 0
-    for p in ordered:
-        n = len(p.chunks)
-        if p.record.doc in kept and stale is not None:
-            start = row
-            for r in range(row, row + n):
-                if r in stale:
-                    if r > start:
-                        runs.append((p, start - row, r - row))
-                    runs.append((None, len(fresh_rows), len(fresh_rows) + 1))
-                    fresh_rows.append(r)
-                    start = r + 1
-            if row + n > start:
-                runs.append((p, start - row, n))
-        else:
-            runs.append((None, len(fresh_rows), len(fresh_rows) + n))
-            fresh_rows.extend(range(row, row + n))
-        row += n
-    fresh = tokenize_counts(tokenizer, _texts(ordered, fresh_rows), len(fresh_rows), progress)
-    pieces = [fresh.rows(a, b) if p is None else p.counts.rows(a, b)  # type: ignore[union-attr]
+        rows = stale.get(doc) if p.counts is not None else None
+        if rows is None:
+            runs.append((None, len(fresh), len(fresh) + n))
+            fresh.extend((p, r) for r in range(n))
+            continue
+        start = 0
+        for r in sorted(rows):
+            if r > start:
+                runs.append((p, start, r))
+            runs.append((None, len(fresh), len(fresh) + 1))
+            fresh.append((p, r))
+            start = r + 1
+        if start < n:
+            runs.append((p, start, n))
+    texts = (p.chunks[r].index_text() for p, r in fresh)
+    counted = tokenize_counts(tokenizer, texts, len(fresh), progress)
+    pieces = [counted.rows(a, b) if p is None else p.counts.rows(a, b)  # type: ignore[union-attr]
               for p, a, b in _merged(runs)]
-    return Assembled(tokenizer, term_counts, folded, ChunkCounts.concat(pieces).canonical())
+    return folded, ChunkCounts.concat(pieces).canonical()
 
 
 def _merged(runs: list[tuple[Part | None, int, int]]) -> Iterator[tuple[Part | None, int, int]]:
@@ -128,41 +178,3 @@ def _merged(runs: list[tuple[Part | None, int, int]]) -> Iterator[tuple[Part | N
         last = run
     if last is not None:
         yield last
-
-
-def _stale_rows(ordered: Sequence[Part], kept: set[str], folded: list[str],
-                tokenizer: Tokenizer, prior: Lexical) -> set[int]:
-    """Rows of kept documents whose folded text holds a corpus term added or dropped."""
-    delta = set(tokenizer.corpus or ()) ^ set(prior.tokenizer.corpus or ())
-    words = {tokenizer.fold(w) for w in delta}
-    if not words:
-        return set()
-    import ahocorasick
-
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    stale = set()
-    row = 0
-    for p in ordered:
-        n = len(p.chunks)
-        if p.record.doc in kept:
-            for r in range(row, row + n):
-                if next(automaton.iter(folded[r]), None) is not None:
-                    stale.add(r)
-        row += n
-    return stale
-
-
-def _texts(ordered: Sequence[Part], rows: list[int]) -> Iterator[str]:
-    """The index text of ``rows`` (ascending); only documents holding one are read."""
-    wanted = iter(rows)
-    target = next(wanted, None)
-    row = 0
-    for p in ordered:
-        n = len(p.chunks)
-        while target is not None and target < row + n:
-            yield p.chunks[target - row].index_text()
-            target = next(wanted, None)
-        row += n

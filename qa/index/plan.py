@@ -128,10 +128,7 @@ def _segment_rows(directory: Path, lexical: bool
         if counts is not None and len(counts) != rows:
             raise ValueError(f"{COUNTS_PTR} has {len(counts)} rows, the chunk store {rows}")
         folded = FoldedFile(directory / FOLDED, rows)
-    codes = np.asarray(store.doc_codes)
-    firsts = np.searchsorted(codes, np.arange(len(store.doc_ids)))
-    first = {doc: int(f) for doc, f in zip(store.doc_ids, firsts.tolist(), strict=True)}
-    return store, vectors, counts, folded, first
+    return store, vectors, counts, folded, store.first_rows()
 
 
 def _lexical_state(directory: Path, settings: Settings) -> Lexical | None:

@@ -9,7 +9,6 @@ ones (``docs.jsonl``, ``terms.json``, ``terms_counts.json``).
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ import numpy as np
 from qa.config import Settings
 from qa.index import segments as layout
 from qa.index.chunkstore import ChunkRows, ChunkStore
-from qa.index.folded import FoldedFile, FoldedRows
-from qa.index.lexical import fold_chunk
+from qa.index.lexical import changed_words, recount, stale_rows
 from qa.index.records import Committed, DocRecord, Part, State
 from qa.index.segments import BASE, merge_due, segment_dir, segment_files, segment_name
 from qa.index.store import (
@@ -34,9 +32,8 @@ from qa.index.store import (
     write_jsonl,
 )
 from qa.retrieval.bm25_counts import PTR_FILE as COUNTS_PTR
-from qa.retrieval.bm25_counts import ChunkCounts, tokenize_counts
 from qa.retrieval.bm25_files import TF_FILE
-from qa.retrieval.bm25_matrix import BM25Builder
+from qa.retrieval.bm25_matrix import BM25Index
 from qa.retrieval.dense import DenseIndex
 from qa.tokens.terms import TermCounts
 from qa.tokens.tokenize import Tokenizer
@@ -89,7 +86,8 @@ def plan_segment(parts: dict[str, Part], state: State, settings: Settings
     if tokenizer.terms != prior.tokenizer.terms or \
             tokenizer.dictionary_total() != prior.tokenizer.dictionary_total():
         return None  # every chunk's cut may change: a fresh build's work
-    stale = _stale_rows([parts[d] for d in ordered if d in kept], tokenizer, prior.tokenizer)
+    stale = stale_rows([parts[d] for d in ordered if d in kept],
+                       changed_words(tokenizer, prior.tokenizer))
     docs = sorted((set(parts) - kept) | set(stale))
     staying = kept - set(stale)
     holding = {parts[d].record.segment for d in staying}
@@ -120,44 +118,6 @@ def _has_segment_files(committed: Committed) -> bool:
                 f"{prefix}{COUNTS_PTR}" not in committed.files:
             return False
     return True
-
-
-def _stale_rows(kept: list[Part], tokenizer: Tokenizer, prior: Tokenizer) -> dict[str, set[int]]:
-    """Kept documents' rows whose folded text holds a corpus term the update adds or drops."""
-    delta = set(tokenizer.corpus or ()) ^ set(prior.corpus or ())
-    words = {tokenizer.fold(w) for w in delta}
-    if not words:
-        return {}
-    stale: dict[str, set[int]] = {}
-    by_file: dict[int, tuple[FoldedFile, list[Part]]] = {}
-    loose = []
-    for p in kept:
-        if isinstance(p.folded, FoldedRows):
-            by_file.setdefault(id(p.folded.file), (p.folded.file, []))[1].append(p)
-        else:
-            loose.append(p)
-    # One pass over each segment's whole folded text, then each hit to its document.
-    for file, parts in by_file.values():
-        hits = sorted(file.rows_holding(words))
-        for p in parts:
-            rows = p.folded
-            assert isinstance(rows, FoldedRows)
-            lo, hi = bisect.bisect_left(hits, rows.start), bisect.bisect_left(hits, rows.end)
-            if hi > lo:
-                stale[p.record.doc] = {r - rows.start for r in hits[lo:hi]}
-    if loose:
-        import ahocorasick
-
-        automaton = ahocorasick.Automaton()
-        for word in words:
-            automaton.add_word(word, word)
-        automaton.make_automaton()
-        for p in loose:
-            found = {r for r, text in enumerate(p.folded or ())
-                     if next(automaton.iter(text), None) is not None}
-            if found:
-                stale[p.record.doc] = found
-    return stale
 
 
 def write_segment(directory: Path, plan: SegmentPlan, parts: dict[str, Part], state: State,
@@ -221,30 +181,9 @@ def _write_rows(directory: Path, docs: list[Part], plan: SegmentPlan, settings: 
     from qa.index.writer import date_column
 
     directory.mkdir()
-    tokenizer = plan.tokenizer
-    folded: list[str] = []
-    texts: list[str] = []
-    runs: list[tuple[ChunkCounts | None, int, int]] = []
-    for p in docs:
-        stale = plan.stale.get(p.record.doc)
-        if stale is None or p.counts is None or p.folded is None:
-            folded.extend(fold_chunk(tokenizer, c) for c in p.chunks)
-            runs.append((None, len(texts), len(texts) + len(p.chunks)))
-            texts.extend(c.index_text() for c in p.chunks)
-            continue
-        folded.extend(p.folded)
-        start = 0
-        for r in sorted(stale):
-            if r > start:
-                runs.append((p.counts, start, r))
-            runs.append((None, len(texts), len(texts) + 1))
-            texts.append(p.chunks[r].index_text())
-            start = r + 1
-        if start < len(p.chunks):
-            runs.append((p.counts, start, len(p.chunks)))
-    fresh = tokenize_counts(tokenizer, texts, len(texts), progress)
-    counts = ChunkCounts.concat([fresh.rows(a, b) if src is None else src.rows(a, b)
-                                 for src, a, b in runs]).canonical()
+    # A document the segment takes from another keeps its folded text and counts, but for
+    # its stale rows; an added or changed one is folded and tokenized.
+    folded, counts = recount(docs, plan.tokenizer, plan.stale, plan.stale, progress)
     store = ChunkStore.write(directory, ChunkRows.joined([p.chunks for p in docs]),
                              columns={"date": date_column})
     store.close()
@@ -253,10 +192,7 @@ def _write_rows(directory: Path, docs: list[Part], plan: SegmentPlan, settings: 
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in docs])
     np.save(directory / VECTORS, vectors, allow_pickle=False)
     counts.save(directory)
-    builder = BM25Builder(settings.bm25)
-    builder.add_pairs(counts.vocab, np.diff(np.asarray(counts.ptr)), counts.terms, counts.tf,
-                      counts.lengths)
-    builder.finish().save(directory)
+    BM25Index.from_counts(counts, settings.bm25).save(directory)
     dense = DenseIndex.build(vectors, settings.dense.index_type)
     dense.save(directory)
     return dense.kind

@@ -107,7 +107,7 @@ class SegmentedChunks(Sequence[Chunk]):
         self.offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=self.offsets[1:])
         starts, counts = [], []
-        firsts = [self._first_rows(s) for s in self.stores]
+        firsts = [s.first_rows() for s in self.stores]
         self._doc_ids = tuple(doc for doc, _, _ in live)
         for doc, seg, n in live:
             first = firsts[seg].get(doc)
@@ -126,14 +126,6 @@ class SegmentedChunks(Sequence[Chunk]):
         self.rank = np.full(int(self.offsets[-1]), -1, dtype=np.int64)
         self.rank[self.physical] = np.arange(n_live, dtype=np.int64)
         self._columns: dict[str, np.ndarray] = {}
-
-    @staticmethod
-    def _first_rows(store: ChunkStore) -> dict[str, int]:
-        codes = np.asarray(store.doc_codes)
-        # Codes number documents in order of first appearance and a document's rows are
-        # together, so the codes never decrease.
-        firsts = np.searchsorted(codes, np.arange(len(store.doc_ids)))
-        return {doc: int(f) for doc, f in zip(store.doc_ids, firsts.tolist(), strict=True)}
 
     def dead(self, segment: int) -> np.ndarray | None:
         """Per row of a segment, whether it is dead (``None`` when none is)."""

@@ -18,7 +18,7 @@ from qa.config import BM25Config
 from qa.errors import QAError
 from qa.retrieval.base import Context, Filter, Query, ScoredId
 from qa.retrieval.bm25_counts import LEN_FILE, ChunkCounts, tokenize_counts
-from qa.retrieval.bm25_matrix import BM25Builder, BM25Index
+from qa.retrieval.bm25_matrix import BM25Index
 from qa.retrieval.bm25_segments import Segment, SegmentedBM25
 from qa.retrieval.rows import RowSpace, SegmentedRows, filter_rows, without
 from qa.tokens.tokenize import Tokenizer
@@ -122,11 +122,7 @@ class BM25Retriever:
         if counts is None or len(counts) != len(chunks):
             counts = tokenize_counts(self.tokenizer, (c.index_text() for c in chunks),
                                      len(chunks), self._progress)
-        counts = counts.canonical()
-        builder = BM25Builder(self.config)
-        builder.add_pairs(counts.vocab, np.diff(np.asarray(counts.ptr)), counts.terms,
-                          counts.tf, counts.lengths)
-        self._index = builder.finish()
+        self._index = BM25Index.from_counts(counts, self.config)
 
     def remove(self, chunk_ids: Iterable[str]) -> None:
         """Tombstone chunks: they are never returned (statistics stay until a rebuild)."""

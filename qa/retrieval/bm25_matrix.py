@@ -27,6 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,6 +45,9 @@ from qa.retrieval.bm25_files import (
     write_files,
 )
 from qa.retrieval.bm25_topk import SearchResult, exact_scores, search_rows, top_k
+
+if TYPE_CHECKING:
+    from qa.retrieval.bm25_counts import ChunkCounts
 
 __all__ = [
     "DATA_FILE", "FORMAT_VERSION", "INDICES_FILE", "INDPTR_FILE", "PARAMS_FILE", "VOCAB_FILE",
@@ -146,6 +150,15 @@ class BM25Index:
         """
         builder = BM25Builder(config)
         builder.add(corpus_tokens)
+        return builder.finish()
+
+    @classmethod
+    def from_counts(cls, counts: ChunkCounts, config: BM25Config) -> BM25Index:
+        """Index chunks from their token counts (:mod:`qa.retrieval.bm25_counts`)."""
+        counts = counts.canonical()
+        builder = BM25Builder(config)
+        builder.add_pairs(counts.vocab, np.diff(np.asarray(counts.ptr)), counts.terms,
+                          counts.tf, counts.lengths)
         return builder.finish()
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
