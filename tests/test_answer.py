@@ -33,6 +33,11 @@ def test_cue_needs_something_the_question_does_not_already_say():
     assert cue_score("number", "计划总投资10亿元以上", "计划总投资10亿元以上的有多少？") == 0.0
     assert cue_score("place", "磁存储芯片布局在西海岸新区", "哪个区布局磁存储芯片？") == 1.0
     assert cue_score("list", "包括石化、钢铁、建材等", "") == 1.0
+    # an approximate figure holds 余 or 多 before its unit
+    assert cue_score("number", "已完成 3000 余个充电桩建设", "建成了多少个充电桩？") == 1.0
+    assert cue_score("number", "吸引了30多名大学生", "吸引了多少名大学生？") == 1.0
+    # a post before a name: the editors' line names people
+    assert cue_score("person", "主编 赵波 美编 李晓萌", "美编是谁？") == 1.0
     assert cue_score("list", "包括石化等", "") == 0.0
     assert cue_score("other", "任何文字", "") == 0.0
 

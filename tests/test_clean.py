@@ -273,10 +273,12 @@ def test_single_article_documents():
     assert doc("000").meta["newspaper"] == "青岛日报"
 
 
-def test_meta_lines_dropped_captions_kept():
+def test_date_line_dropped_editors_and_captions_kept():
     d = doc("000")
     lines = {b.line_start for b in d.blocks}
-    assert 3 not in lines and 5 not in lines  # date line, editor line
+    assert 3 not in lines  # the date line
+    # The editors' line is kept, so "这一版的美编是谁？" can be answered, and is metadata too.
+    assert block_at(d, 5).kind == "byline" and block_at(d, 5).text.startswith("主编 赵波")
     assert d.meta["editors"].startswith("主编 赵波")
     assert block_at(doc("004"), 11).kind == "caption"
     assert block_at(doc("002"), 11).text == "泰睿思芯片封测生产车间。资料照片"

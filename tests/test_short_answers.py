@@ -33,7 +33,20 @@ NEWS = """示例日报 2024年6月1日
 
 星海重工发布新一代协作机器人
 □ 记者 王明 报道
-5月30日，星海重工在东湖区发布新一代协作机器人，每台售价12万元。
+5月30日，星海重工在东湖区发布新一代协作机器人，每台售价12万元。东湖区已完成 3000余个充电桩建设。
+"""
+
+
+# A newspaper page as the seeds' are laid out: date, the page's editors, headline, byline.
+PAGE = """2024年7月8日 星期一
+
+主编 周海 美编 陈静 审读 刘洋 排版 孙丽
+
+示例港集装箱吞吐量创新高
+
+□示例日报记者 赵磊
+
+上半年，示例港完成集装箱吞吐量1500万标准箱，同比增长8%。
 """
 
 
@@ -46,6 +59,7 @@ def made_up(tmp_path_factory: pytest.TempPathFactory):
     corpus.mkdir()
     (corpus / "plan.txt").write_text(PLAN, encoding="utf-8")
     (corpus / "news.txt").write_text(NEWS, encoding="utf-8")
+    (corpus / "page.txt").write_text(PAGE, encoding="utf-8")
     return QA.build(corpus, root / "index", progress=False), corpus
 
 
@@ -78,6 +92,15 @@ def check_offsets(qa, answer):
         ("示例市引进高层次人才的计划叫什么？", "英才计划"),
         ("Which district hosts industrial robots?", "南港新区"),
         ("到2027年示例市新材料产业规模达到多少？", "300亿元"),
+        # the page's editors are searchable; the name is the one after the post asked
+        ("刊登示例港集装箱吞吐量报道的这一版，美编是谁？", "陈静"),
+        ("示例港集装箱吞吐量那一版的排版是谁？", "孙丽"),
+        # glossed "editor in chief"
+        ("Who was the chief editor of the page on the port's container throughput?", "周海"),
+        # a name under other posts (the editors') does not answer for the reporter
+        ("报道示例港集装箱吞吐量的记者是谁？", "赵磊"),
+        # an approximate figure (余, 多) is a figure
+        ("东湖区已建成多少个充电桩？", "3000余个"),
     ],
 )
 def test_short_answer_span(made_up, question, span):

@@ -240,3 +240,15 @@ def test_suspended_hyphen_shares_the_tail():
     # "energy- and water-efficiency" holds the phrase "energy efficiency" (能效).
     assert translator.terms("the energy- and water-efficiency benchmarking campaign") == [
         "能效", "标杆"]
+
+
+def test_phrase_in_another_word_order_matches_its_gloss():
+    from qa.tokens.english import word_bag
+
+    assert word_bag(("editor", "in", "chief")) == word_bag(("chief", "editors"))
+    assert word_bag(("editor",)) is None  # one word: the exact key alone
+    # CC-CEDICT glosses 主编 "editor in chief"; questions say "chief editor" too.
+    translator = Translator(Glossary({}), {"主编", "美编"}, lambda term: 1.0)
+    assert translator.terms("Who was the chief editor of the page?") == ["主编"]
+    assert translator.terms("Who was the editor in chief?") == ["主编"]
+    assert translator.terms("Who was the art editor?") == ["美编"]

@@ -24,6 +24,7 @@ import numpy as np
 
 from qa.answering.constraints import Constraints
 from qa.answering.kinds import (
+    JOB_TITLES,
     MARKUP,
     MULTI_PART,
     UNIT_Q,
@@ -53,6 +54,7 @@ _QUESTION_WORDS = re.compile(
 
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_POST = re.compile(JOB_TITLES)
 # Question kinds whose answer must hold what is asked: a figure, a place, a date or a name.
 _STRICT_KINDS = ("number", "place", "date")
 _KIND_LABELS = {
@@ -161,6 +163,9 @@ class Answerer:
         else:  # English: the glossary terms the tokenizer added stand in for bigrams
             grams = {g for t in tokens for g in _bigrams(t)}
         kind = question_kind(self._fold(question))
+        # "Who is the 美编": a name under another post (记者 杨光) does not answer it, so
+        # when some window names the post asked, only those compete.
+        posts = {t for t in tokens if _POST.fullmatch(t)} if kind == "person" else set()
         total = sum(weights.values())
         top = max((h.score for h in hits), default=0.0) or 1.0
         out: list[Candidate] = []
@@ -193,6 +198,10 @@ class Answerer:
                     lexical, bigram, dense, max(hit.score, 0.0) / top, cue,
                     float(last > first), short,
                 )))
+        if posts:
+            holding = [c for c in out
+                       if any(p in top_hits[c.citation].text[c.start : c.end] for p in posts)]
+            out = holding or out
         return out
 
     def answer(

@@ -24,8 +24,9 @@ _PLACE_Q = re.compile(
 _DATE_Q = re.compile(
     r"什么时候|何时|哪[一几]?年|哪天|几月|日期|when|which year|what year|what date", re.I
 )
+# "3000 余个", "30多名": an approximate figure holds 余/多 before its unit.
 _NUMBER_A = re.compile(
-    r"\d+(\.\d+)?\s*(%|％|亿元|万元|亿|万|千亿|百亿|家|个|项|人|万人|吨|公里|千升|倍|元|场|条|年)"
+    r"\d+(\.\d+)?\s*[余多]?\s*(%|％|亿元|万元|亿|万|千亿|百亿|家|个|项|人|万人|名|位|台|辆|艘|座|套|户|吨|公里|千升|倍|元|场|条|年)"
 )
 _PLACE_A = re.compile(r"[\u4e00-\u9fff]{2,6}(新区|区|市|县|镇|园区|产业园|基地|开发区|园)")
 _DATE_A = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[—\-–]\d{4}")
@@ -49,8 +50,13 @@ _ORG_Q = re.compile(
 _ORG_A = re.compile(
     r"[\u4e00-\u9fff]{2,12}(大学|学院|公司|集团|研究院|研究所|中心|实验室|平台|银行)"
 )
-_PERSON_A = re.compile(r"(记者|市长|局长|主任|书记|博士|董事长|总经理|负责人)"
-                       r"\s*[\u4e00-\u9fff]{2,3}"
+# Posts a name follows in Chinese (记者 杨光, 副市长耿涛, 主编 赵波): the title comes first.
+JOB_TITLES = (
+    "记者|通讯员|市长|副市长|局长|副局长|主任|书记|副书记|董事长|总经理|院长|校长|负责人|"
+    "区长|主席|部长|处长|总裁|常委|委员|主任委员|理事长|秘书长|经理|会长|厅长|组长|博士|"
+    "主编|副主编|总编辑|编辑|责编|美编|审读|排版|校对"
+)
+_PERSON_A = re.compile(rf"(?:{JOB_TITLES})\s*[\u4e00-\u9fff]{{2,3}}"
                        r"|[\u4e00-\u9fff]{2,3}(表示|介绍|说)")
 MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\*\*")
 _TRAILING_MARKUP = re.compile(r"(?:</?[a-zA-Z][^>]*>|\*\*)$")

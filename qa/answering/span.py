@@ -265,7 +265,8 @@ class SpanFinder:
             if aligned is not None:
                 return aligned
         prefer = _preferred_units(question, unit)
-        right = 0.5 if kind in ("number", "date", "title") else 1.0
+        # A figure's or a date's subject stands before it; so does a person's post.
+        right = 0.5 if kind in ("number", "date", "title") else 0.8 if kind == "person" else 1.0
         best: Span | None = None
         for a, b in spans:
             score = self._support(weights, text, start, end, a, b, right)

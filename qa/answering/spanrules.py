@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from qa.answering.kinds import fold
+from qa.answering.kinds import JOB_TITLES, fold
 
 _UNITS = sorted(
     (
@@ -73,10 +73,7 @@ _STOP_TAGS = ("v", "p", "u", "d", "r", "y", "e", "o")
 _JOINERS = frozenset("和 及 与 以及 、".split())
 _QUOTED = re.compile(r"[“《「\"]([^”》」\"\n]{2,30})[”》」\"]")
 _ORG_SUFFIX = re.compile(r"(大学|学院|公司|集团|研究院|研究所|实验室|银行|医院|协会|商会|中心)$")
-_NAME_TITLES = re.compile(
-    r"(?:记者|通讯员|市长|副市长|局长|副局长|主任|书记|副书记|董事长|总经理|院长|校长|负责人|"
-    r"区长|主席|部长|处长|总裁|常委|委员|主任委员|理事长|秘书长|经理|会长|厅长|组长)$"
-)
+_NAME_TITLES = re.compile(rf"(?:{JOB_TITLES})$")
 
 
 # The question word whose neighbours say what is asked.

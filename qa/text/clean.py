@@ -343,7 +343,11 @@ def _structure(
         )
 
     for i, unit in enumerate(units):
-        if unit.kind in ("date", "editor", "meta"):
+        if unit.kind == "editor":
+            # A page's editors (主编 … 美编 …) are searchable: a reader may ask who edited it.
+            emit(unit, "byline")
+            continue
+        if unit.kind in ("date", "meta"):
             continue
         if _titleish(unit) and (
             not heads or closed or (not in_headline and _starts_article(units, i))

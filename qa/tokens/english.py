@@ -73,6 +73,20 @@ def unsuspend(question: str) -> str:
     return _SUSPENDED.sub(lambda m: f"{m[1]}-{m[4]} {m[2]} {m[3]}-{m[4]}", question)
 
 
+def word_bag(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """An order-free lookup key for a phrase of two or more content words, else ``None``.
+
+    "editor in chief" and "chief editor", "plan of development" and "development plan"
+    name the same thing: the key is the sorted singular content words, after an empty
+    first element that no word key has (words are never empty).
+
+    >>> word_bag(("editor", "in", "chief")) == word_bag(("chief", "editors"))
+    True
+    """
+    content = sorted({singular(w) for w in words if w not in STOPWORDS})
+    return ("", *content) if len(content) >= 2 else None
+
+
 def _key(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text.lower()))
 

@@ -24,7 +24,15 @@ from importlib.resources import files
 
 import numpy as np
 
-from qa.tokens.english import MAX_PHRASE, STOPWORDS, base_forms, cedict_entries, glosses, unsuspend
+from qa.tokens.english import (
+    MAX_PHRASE,
+    STOPWORDS,
+    base_forms,
+    cedict_entries,
+    glosses,
+    unsuspend,
+    word_bag,
+)
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _HAN_TERM = re.compile(r"[\u4e00-\u9fff]{2,8}")
@@ -186,8 +194,10 @@ class Translator:
             for sense, definition in enumerate(definitions):
                 for key, verb in glosses(definition):
                     rank = sense + (self.verb_penalty if verb else 0)
-                    best = found.setdefault(key, {})
-                    best[simplified] = min(best.get(simplified, rank), rank)
+                    for k in (key, word_bag(key)):
+                        if k is not None:
+                            best = found.setdefault(k, {})
+                            best[simplified] = min(best.get(simplified, rank), rank)
         self._dictionary = {
             key: tuple(sorted(heads, key=lambda h: (heads[h], -len(h), -self._idf(h), h)))
             for key, heads in found.items()
@@ -297,6 +307,9 @@ class Translator:
                         terms = dictionary.get((*words[:-1], base), ())
                         if terms:
                             break
+                    # "chief editor" is glossed "editor in chief": the same content words.
+                    bag = None if terms else word_bag(words)
+                    terms = terms or (dictionary.get(bag, ()) if bag is not None else ())
                     keep = self.per_word if n == 1 else self.per_phrase
                     # With postings, more senses compete for the word (see _choose).
                     terms = terms[: max(keep, self.senses) if self._chunks_of else keep]
