@@ -252,3 +252,20 @@ def test_phrase_in_another_word_order_matches_its_gloss():
     assert translator.terms("Who was the chief editor of the page?") == ["主编"]
     assert translator.terms("Who was the editor in chief?") == ["主编"]
     assert translator.terms("Who was the art editor?") == ["美编"]
+
+
+def test_adverbs_are_looked_up_by_their_adjective():
+    from qa.tokens.english import base_forms
+
+    assert "official" in base_forms("officially")
+    assert "steady" in base_forms("steadily")
+    assert "notable" in base_forms("notably")
+    translator = Translator(Glossary({}), {"正式", "启用"}, lambda term: 1.0)
+    assert "正式" in translator.terms("It was officially opened.")
+
+
+def test_a_word_takes_the_sense_of_a_phrase_it_heads_before_a_verb_sense():
+    # CC-CEDICT: 研究院 "research institute"; 建设 "to build; …; to institute".
+    translator = Translator(Glossary({}), {"研究院", "建设"}, lambda term: 1.0)
+    assert translator.terms("Which institute opened?") == ["研究院"]
+    assert translator.terms("What will they build?") == ["建设"]

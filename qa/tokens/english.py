@@ -53,8 +53,20 @@ def base_forms(word: str) -> tuple[str, ...]:
     the stem as is, with its silent e restored, or with a doubled final consonant undone
     (benchmarking → benchmark, located → locate, planned → plan). A dictionary decides which
     candidate is a word.
+
+    >>> base_forms("officially"), base_forms("steadily")
+    (('official',), ('steady',))
     """
     forms = [singular(word)]
+    # Adverbs name their adjective's sense: officially → official, steadily → steady,
+    # notably → notable, basically → basic.
+    if len(word) > 5 and word.endswith("ly"):
+        stem = word[:-2]
+        forms += [stem[:-1] + "y"] if stem.endswith("i") else [stem]
+        if stem.endswith("ab") or stem.endswith("ib"):
+            forms.append(stem + "le")
+        if stem.endswith("ical"):
+            forms.append(stem[:-2])
     for ending in ("ing", "ed"):
         stem = word[: -len(ending)]
         if word.endswith(ending) and len(stem) >= 3:

@@ -44,6 +44,11 @@ _NAME_SUFFIXES = (
 )
 
 
+# Sense rank added to a phrase's head-word key: after the word's own noun senses, before
+# its verb senses (see ``verb_penalty``).
+_HEAD_PENALTY = 5
+
+
 class Glossary:
     """English phrase → Chinese terms, matched longest phrase first.
 
@@ -194,10 +199,14 @@ class Translator:
             for sense, definition in enumerate(definitions):
                 for key, verb in glosses(definition):
                     rank = sense + (self.verb_penalty if verb else 0)
-                    for k in (key, word_bag(key)):
+                    # A noun phrase also names its head word's thing, after the word's
+                    # own senses: 研究院 "research institute" is an institute.
+                    head = (key[-1:], rank + _HEAD_PENALTY) if len(key) >= 2 and not verb \
+                        else (None, rank)
+                    for k, r in ((key, rank), (word_bag(key), rank), head):
                         if k is not None:
                             best = found.setdefault(k, {})
-                            best[simplified] = min(best.get(simplified, rank), rank)
+                            best[simplified] = min(best.get(simplified, r), r)
         self._dictionary = {
             key: tuple(sorted(heads, key=lambda h: (heads[h], -len(h), -self._idf(h), h)))
             for key, heads in found.items()
