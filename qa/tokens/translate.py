@@ -199,11 +199,12 @@ class Translator:
             for sense, definition in enumerate(definitions):
                 for key, verb in glosses(definition):
                     rank = sense + (self.verb_penalty if verb else 0)
-                    # A noun phrase also names its head word's thing, after the word's
-                    # own senses: 研究院 "research institute" is an institute.
-                    head = (key[-1:], rank + _HEAD_PENALTY) if len(key) >= 2 and not verb \
-                        else (None, rank)
-                    for k, r in ((key, rank), (word_bag(key), rank), head):
+                    keys = [(key, rank), (word_bag(key), rank)]
+                    if len(key) >= 2 and not verb:
+                        # A noun phrase also names its head word's thing, after the word's
+                        # own senses: 研究院 "research institute" is an institute.
+                        keys.append((key[-1:], rank + _HEAD_PENALTY))
+                    for k, r in keys:
                         if k is not None:
                             best = found.setdefault(k, {})
                             best[simplified] = min(best.get(simplified, r), r)
@@ -317,8 +318,8 @@ class Translator:
                         if terms:
                             break
                     # "chief editor" is glossed "editor in chief": the same content words.
-                    bag = None if terms else word_bag(words)
-                    terms = terms or (dictionary.get(bag, ()) if bag is not None else ())
+                    if not terms and (bag := word_bag(words)) is not None:
+                        terms = dictionary.get(bag, ())
                     keep = self.per_word if n == 1 else self.per_phrase
                     # With postings, more senses compete for the word (see _choose).
                     terms = terms[: max(keep, self.senses) if self._chunks_of else keep]
