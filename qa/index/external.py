@@ -59,10 +59,24 @@ def changed_documents(previous: Mapping[str, Part], parts: Mapping[str, Part]) -
     changed = set(previous).symmetric_difference(parts)
     for doc in set(previous) & set(parts):
         old, new = previous[doc], parts[doc]
+        if old is new:
+            continue  # kept from the committed version as it is (no chunk need be read)
         if old.record.sha256 != new.record.sha256 or \
                 [c.id for c in old.chunks] != [c.id for c in new.chunks]:
             changed.add(doc)
     return changed
+
+
+def held_ids(previous: Mapping[str, Part], changed: frozenset[str], pending: set[str]
+             ) -> dict[str, tuple[str, ...]]:
+    """What the collection holds for each changed document no crashed write left pending.
+
+    A committed version and its collection agree (every write goes through the journal
+    above), so those documents' rows are the committed chunks (none for a new document)
+    and need not be looked up; a pending document's rows are unknown.
+    """
+    return {doc: tuple(c.id for c in previous[doc].chunks) if doc in previous else ()
+            for doc in changed - pending}
 
 
 def read_pending(index: Path) -> dict[str, Any] | None:

@@ -58,14 +58,17 @@ def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
         )
     backend = state.settings.backend
     committed = external.committed_backend(index)
-    changed = None
+    changed = held = None
     if backend.kind != "local":
         left = external.orphan(index, committed)
         if left is not None and not external.same_collection(left, backend):
             external.drop(left, warn)
         if previous is not None:
-            changed = frozenset(external.changed_documents(previous, plan.parts)
-                                | external.pending_docs(index, backend))
+            pending = external.pending_docs(index, backend)
+            changed = frozenset(external.changed_documents(previous, plan.parts) | pending)
+            # An unreadable journal may hide any document's half-written rows: look all up.
+            held = None if (external.read_pending(index) or {}).get("unreadable") else \
+                external.held_ids(previous, changed, pending)
         external.begin(index, backend, None if changed is None else set(changed))
     version = new_version(index)
     try:
@@ -74,10 +77,11 @@ def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
         known = None
         if split is not None:
             write_sources(version, [plan.parts[d] for d in sorted(plan.parts)])
-            fields, known = write_segment(version, split, plan.parts, state, corpus, progress)
+            fields, known = write_segment(version, split, plan.parts, state, corpus, progress,
+                                          changed, held)
         else:
             fields = write_parts(version, plan.parts, state.settings, state.encoder, corpus,
-                                 progress, changed, prior.lexical, prior.parts)
+                                 progress, changed, prior.lexical, prior.parts, held)
         known = {**(known or {}), **_linked_sources(plan, state)}
         plan.report.segments = len(fields.get("segments", ("",)))
         fault_point("writing")

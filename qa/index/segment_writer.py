@@ -9,6 +9,7 @@ ones (``docs.jsonl``, ``terms.json``, ``terms_counts.json``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,9 @@ def plan_segment(parts: dict[str, Part], state: State, settings: Settings
                  ) -> SegmentPlan | None:
     """The segmented update from ``state`` to the documents ``parts``; ``None``: write whole."""
     committed, prior = state.committed, state.lexical
-    if committed is None or prior is None or settings.backend.kind != "local" or \
-            settings.bm25.variant != "lucene" or prior.tokenizer.corpus is None or \
-            prior.tokenizer.config != settings.tokenizer or not _has_segment_files(committed):
+    if committed is None or prior is None or settings.bm25.variant != "lucene" or \
+            prior.tokenizer.corpus is None or prior.tokenizer.config != settings.tokenizer or \
+            not _has_segment_files(committed):
         return None
     previous = state.parts
     kept = {d for d, p in parts.items() if d in previous and p is previous[d]
@@ -121,9 +122,16 @@ def _has_segment_files(committed: Committed) -> bool:
 
 
 def write_segment(directory: Path, plan: SegmentPlan, parts: dict[str, Part], state: State,
-                  corpus: dict[str, Any], progress: bool = False
+                  corpus: dict[str, Any], progress: bool = False,
+                  changed: frozenset[str] | None = None,
+                  held: Mapping[str, Sequence[str]] | None = None
                   ) -> tuple[dict[str, Any], dict[str, str]]:
     """Write a segmented version into the empty ``directory``.
+
+    An index whose search runs outside the directory (Milvus) gets the same local files
+    but the FAISS index, which it does not have; its collection receives the chunks of
+    the ``changed`` documents (added, replaced, removed, or left pending by a crashed
+    write), wherever their rows are, and nothing else.
 
     Returns:
         The manifest fields, and the checksums of the files linked from the committed
@@ -140,13 +148,19 @@ def write_segment(directory: Path, plan: SegmentPlan, parts: dict[str, Part], st
             link_or_copy(committed.data / file, target)
             known[file] = committed.checksums[file]
     names = list(plan.kept)
-    kinds = dict(committed.backends["semantic"].get("kinds") or
-                 {BASE: committed.backends["semantic"].get("kind")})
-    kinds = {name: kinds[name] for name in plan.kept}
+    external = settings.backend.kind != "local"
+    if external:
+        _sync_external(settings, plan.tokenizer, changed, held, parts)
+    section = committed.backends["semantic"]
+    # Each segment's FAISS index type (none for an external backend: it has no FAISS).
+    kinds = {} if external else dict(section.get("kinds") or {BASE: section.get("kind")})
+    kinds = {name: kinds[name] for name in plan.kept if name in kinds}
     new = segment_name(directory)
     if plan.docs:
-        kinds[new] = _write_rows(segment_dir(directory, new), [parts[d] for d in plan.docs],
-                                 plan, settings, progress)
+        kind = _write_rows(segment_dir(directory, new), [parts[d] for d in plan.docs],
+                           plan, settings, progress, dense=not external)
+        if kind is not None:
+            kinds[new] = kind
         names.append(new)
     records = []
     moving = set(plan.docs)
@@ -158,7 +172,9 @@ def write_segment(directory: Path, plan: SegmentPlan, parts: dict[str, Part], st
     write_json(directory / TERM_COUNTS, plan.term_counts.to_dict())
     live = sum(r.chunks for r in records)
     lexical = {**committed.backends["lexical"], "chunks": live, "segments": names}
-    semantic = {**committed.backends["semantic"], "segments": names, "kinds": kinds}
+    semantic = {**section, "chunks": live, "segments": names}
+    if not external:
+        semantic["kinds"] = kinds
     fields = {
         "encoder": state.encoder,
         "settings": settings.to_dict(),
@@ -175,9 +191,30 @@ def write_segment(directory: Path, plan: SegmentPlan, parts: dict[str, Part], st
     return fields, known
 
 
+def _sync_external(settings: Settings, tokenizer: Tokenizer, changed: frozenset[str] | None,
+                   held: Mapping[str, Sequence[str]] | None, parts: dict[str, Part]) -> None:
+    """Write the ``changed`` documents' chunks (none for a removed one) to the collection."""
+    from qa.retrieval.backends import make_backend
+    from qa.retrieval.base import Context
+
+    if changed is None:
+        raise ValueError("a segmented write to an external backend needs the changed documents")
+    present = [parts[d] for d in sorted(changed) if d in parts]
+    chunks = ChunkRows.joined([p.chunks for p in present])
+    dim = int(np.asarray(next(iter(parts.values())).vectors).shape[1])
+    vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in present]) \
+        if present else np.zeros((0, dim), dtype=np.float32)
+    # The semantic backend's add writes exactly the documents the context names as changed;
+    # the lexical one shares its collection (and would also count terms, which the segment
+    # does itself).
+    backend = make_backend(settings.backend.names["semantic"],
+                           Context(settings, tokenizer, changed=changed, held=held))
+    backend.add(chunks, vectors)
+
+
 def _write_rows(directory: Path, docs: list[Part], plan: SegmentPlan, settings: Settings,
-                progress: bool) -> str:
-    """Write one segment's row files; return its FAISS index type."""
+                progress: bool, dense: bool = True) -> str | None:
+    """Write one segment's row files; return its FAISS index type (``None``: no FAISS)."""
     from qa.index.writer import date_column
 
     directory.mkdir()
@@ -193,9 +230,11 @@ def _write_rows(directory: Path, docs: list[Part], plan: SegmentPlan, settings: 
     np.save(directory / VECTORS, vectors, allow_pickle=False)
     counts.save(directory)
     BM25Index.from_counts(counts, settings.bm25).save(directory)
-    dense = DenseIndex.build(vectors, settings.dense.index_type)
-    dense.save(directory)
-    return dense.kind
+    if not dense:
+        return None
+    index = DenseIndex.build(vectors, settings.dense.index_type)
+    index.save(directory)
+    return index.kind
 
 
 def reset_segments(records: list[DocRecord]) -> list[DocRecord]:

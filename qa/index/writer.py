@@ -47,6 +47,7 @@ def write_parts(
     changed: frozenset[str] | None = None,
     prior: Lexical | None = None,
     previous: dict[str, Part] | None = None,
+    held: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Assemble the global indexes from per-document artefacts and write them.
 
@@ -62,6 +63,8 @@ def write_parts(
         prior: The committed version's lexical state, for an update (see
             :mod:`qa.index.lexical`); ``None`` tokenizes every chunk.
         previous: The committed version's documents, with ``prior``.
+        held: For an external backend, the chunk ids it is known to hold for some of the
+            ``changed`` documents (:func:`qa.index.external.held_ids`).
 
     Returns:
         The manifest fields (all but the ones :func:`qa.index.store.finish_manifest` adds).
@@ -72,7 +75,7 @@ def write_parts(
     chunks = ChunkRows.joined([p.chunks for p in ordered])
     vectors = np.concatenate([np.asarray(p.vectors, dtype=np.float32) for p in ordered])
     context = Context(settings, lexical.tokenizer, progress=progress, changed=changed,
-                      counts=lexical.counts)
+                      counts=lexical.counts, held=held)
     names = settings.backend.names
     backends = {role: make_backend(names[role], context) for role in ROLES}
     for backend in backends.values():

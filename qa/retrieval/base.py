@@ -102,6 +102,8 @@ class Context:
             connection to the collection both roles live in), by key.
         counts: The token counts of the chunks a write adds, row for row, when the writer
             has them (:mod:`qa.index.lexical`): a lexical backend then need not tokenize.
+        held: For some of the ``changed`` documents, the chunk ids the backend is known to
+            hold now (the committed version's): it need not look them up.
     """
 
     settings: Settings
@@ -113,6 +115,7 @@ class Context:
     changed: frozenset[str] | None = None
     shared: dict[str, Any] = field(default_factory=dict)
     counts: ChunkCounts | None = None
+    held: Mapping[str, Sequence[str]] | None = None
 
 
 @runtime_checkable

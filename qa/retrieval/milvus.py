@@ -9,7 +9,9 @@ semantic role) searches the HNSW index of the passage vectors. Both translate a
 
 What stays in the index directory: the chunk store and the passage vectors (the answerer
 and later updates read them, so nothing is re-embedded), and the BM25 term
-statistics the answerer's idf comes from (``bm25_*``: the lexical backend's files). The
+statistics the answerer's idf comes from (``bm25_*``: the lexical backend's files). Those
+files are segmented like a local index's (:mod:`qa.index.segments`), so an update writes
+its own documents' rows there too, not the whole directory. The
 manifest section of each role records the collection (uri and name), its chunk count and
 the encoder and dimension; the token is never written.
 
@@ -33,6 +35,7 @@ from qa.errors import IndexUnusableError, QAError
 from qa.retrieval.base import Context, Filter, Query, ScoredId, query_vectors
 from qa.retrieval.bm25 import BM25Retriever
 from qa.retrieval.bm25_matrix import BM25Index
+from qa.retrieval.bm25_segments import SegmentedBM25
 from qa.retrieval.milvus_store import MilvusCollection
 from qa.retrieval.rows import RowSpace
 from qa.tokens.tokenize import STOPWORDS_FILE, read_list
@@ -127,7 +130,8 @@ class _MilvusBackend:
         docs_of = getattr(chunks, "docs", None)
         docs = docs_of() if callable(docs_of) else [c.doc for c in chunks]
         rows = [r for r, doc in enumerate(docs) if doc in changed]
-        collection.sync_documents(sorted(changed), [chunks[r] for r in rows], vectors[rows])
+        collection.sync_documents(sorted(changed), [chunks[r] for r in rows], vectors[rows],
+                                  self._ctx.held)
         self._size = len(chunks)
 
     def _encoder(self) -> dict[str, Any]:
@@ -183,12 +187,12 @@ class MilvusBM25Retriever(_MilvusBackend):
         self._expand = ctx.expand or (lambda s: s)
 
     @property
-    def index(self) -> BM25Index:
-        """The term statistics (vocabulary, document frequencies) of the corpus."""
-        index = self._stats.index
-        if not isinstance(index, BM25Index):
-            raise QAError("the Milvus backend's term statistics are one BM25 matrix")
-        return index
+    def index(self) -> BM25Index | SegmentedBM25:
+        """The term statistics (vocabulary, document frequencies) of the corpus.
+
+        One matrix, or one per segment after segmented updates (:mod:`qa.index.segments`).
+        """
+        return self._stats.index
 
     def search(
         self, queries: Sequence[Query], k: int, where: Filter | None = None

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,6 +54,8 @@ from qa.retrieval.milvus_support import (
 from qa.types import Chunk
 
 T = TypeVar("T")
+_NO_KEEPALIVE = {"grpc.keepalive_permit_without_calls": False,
+                 "grpc.keepalive_time_ms": 2**31 - 1}
 
 
 class MilvusCollection:
@@ -108,8 +110,14 @@ class MilvusCollection:
                     "one process at a time). Stop that process (a running qa serve?), or put "
                     "the collection on a Milvus server for concurrent use (see README)."
                 )
+            # milvus-lite serves from this process with grpc's default server settings,
+            # which answer the client's keepalive pings on an idle channel (every 10 s) with
+            # GOAWAY "too_many_pings" after about 30 s: a build idle that long while it
+            # embeds could then fail to reconnect. A loopback channel needs no keepalive.
+            extra = {"grpc_options": _NO_KEEPALIVE} if is_local(uri) else {}
             self._client = self._call(lambda: pymilvus.MilvusClient(
-                uri=uri, token=_token(self.config), timeout=self.config.milvus_timeout))
+                uri=uri, token=_token(self.config), timeout=self.config.milvus_timeout,
+                **extra))
         return self._client
 
     def close(self) -> None:
@@ -254,7 +262,8 @@ class MilvusCollection:
             }
 
     def sync_documents(self, docs: Sequence[str], chunks: Sequence[Chunk],
-                       vectors: np.ndarray) -> None:
+                       vectors: np.ndarray, held: Mapping[str, Sequence[str]] | None = None
+                       ) -> None:
         """Make the collection's chunks of ``docs`` exactly ``chunks``.
 
         Upserts first, then deletes what those documents no longer have, so a reader never
@@ -265,17 +274,25 @@ class MilvusCollection:
         The stale rows are found by one query per :data:`_DOC_GROUP` documents, before
         the upsert, and deleted by id. (One delete by expression per document cost a scan
         of the collection each, which made a build quadratic.) A collection this object
-        created and has not written yet holds nothing, so nothing is looked up.
+        created and has not written yet holds nothing, so nothing is looked up; nor are
+        the documents in ``held``. (milvus-lite answers a lookup by scanning the collection,
+        so without ``held`` one document's write grows with the collection.)
 
         Args:
             docs: The documents that changed (added, replaced or removed).
             chunks: Their chunks now (none for a removed document).
             vectors: The chunks' passage vectors, one row each.
+            held: For some of ``docs``, the ids the collection is known to hold now.
         """
         key = json.dumps(sorted(docs), ensure_ascii=False)
         if key in self._written:
             return
-        held = set() if self.created and not self._written else self._ids_of(docs)
+        if self.created and not self._written:
+            present: set[str] = set()
+        else:
+            known = held or {}
+            present = {i for d in docs if d in known for i in known[d]}
+            present |= self._ids_of([d for d in docs if d not in known])
         keep = {c.id for c in chunks}
         batch: list[dict[str, Any]] = []
         for row in self.rows(chunks, vectors):
@@ -285,7 +302,7 @@ class MilvusCollection:
                 batch = []
         if batch:
             self._upsert(batch)
-        stale = sorted(held - keep)
+        stale = sorted(present - keep)
         for start in range(0, len(stale), _UPSERT_BATCH):
             ids = stale[start : start + _UPSERT_BATCH]
             self._call(partial(self.client.delete, self.name, ids=ids, timeout=self.timeout))
@@ -293,6 +310,8 @@ class MilvusCollection:
 
     def _ids_of(self, docs: Sequence[str]) -> set[str]:
         """The ids of every row the collection holds for ``docs``."""
+        if not docs:
+            return set()
         self.load()
         out: set[str] = set()
         ordered = sorted(docs)
