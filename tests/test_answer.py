@@ -36,6 +36,11 @@ def test_cue_needs_something_the_question_does_not_already_say():
     # an approximate figure holds 余 or 多 before its unit
     assert cue_score("number", "已完成 3000 余个充电桩建设", "建成了多少个充电桩？") == 1.0
     assert cue_score("number", "吸引了30多名大学生", "吸引了多少名大学生？") == 1.0
+    # the cue knows every unit the span finder cuts a figure at (one list): 类, 期, 米, 千瓦
+    assert cue_score("number", "重点项目分为3类", "重点项目分为几类？") == 1.0
+    assert cue_score("number", "码头建设分2期推进", "码头建设分几期？") == 1.0
+    assert cue_score("number", "装机容量达到500千瓦", "装机容量是多少？") == 1.0
+    assert cue_score("number", "重点项目分为三类", "重点项目分为几类？") == 0.0  # not a figure
     # a post before a name: the editors' line names people
     assert cue_score("person", "主编 赵波 美编 李晓萌", "美编是谁？") == 1.0
     assert cue_score("list", "包括石化等", "") == 0.0

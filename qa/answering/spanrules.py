@@ -12,24 +12,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from qa.answering.kinds import JOB_TITLES, fold
+from qa.answering.kinds import JOB_TITLES, UNITS, fold
 
-_UNITS = sorted(
-    (
-        "%", "％", "‰", "个百分点", "百分点", "亿美元", "万美元", "美元", "亿元", "万元",
-        "千元", "元",
-        "万亿", "千亿", "百亿", "亿", "万", "千", "个", "家", "项", "人次", "万人次", "万人", "人",
-        "名", "位", "户", "万户", "吨", "万吨", "公斤", "千克", "公里", "千米", "米", "平方公里",
-        "平方米", "万平方米", "亩", "万亩", "公顷", "千升", "升", "倍", "场", "条", "台", "万台",
-        "套", "辆", "万辆", "艘", "架", "架次", "座", "所", "张", "件", "万件", "批", "期", "类",
-        "种", "大", "款", "GW", "MW", "GWh", "kW", "千瓦", "万千瓦", "兆瓦", "吉瓦", "千瓦时",
-        "度", "P", "PFLOPS", "EFLOPS", "TEU", "标准箱", "万标准箱", "年", "天", "小时", "周",
-        "个月", "届", "次", "首", "部", "支", "颗", "片", "项次", "强", "星", "级",
-    ),
-    key=len,
-    reverse=True,
-)
-_UNIT = "|".join(re.escape(u) for u in _UNITS)
+_UNIT = "|".join(re.escape(u) for u in UNITS)
 _ARABIC = r"\d+(?:[.,]\d+)*"
 _CN_NUM = r"[零一二两三四五六七八九十百千万]+"
 _NUMBER = re.compile(
@@ -126,7 +111,7 @@ def _preferred_units(question: str, unit: str | None) -> tuple[str, ...]:
         return (unit,)
     asked = re.search(r"(?:多少|几)\s*([^\s，。？?的]{1,3})", question)
     if asked:
-        for u in _UNITS:
+        for u in UNITS:
             if asked.group(1).startswith(u) and u not in ("年",):
                 return (u,)
     for pattern, units in _UNIT_HINTS:
