@@ -50,6 +50,21 @@ PAGE = """2024年7月8日 星期一
 """
 
 
+# Figures as written: grades, ranks, magnitudes with their measure word, counts in 起/处,
+# and a list of counts each glued to what it counts.
+PORT = """样本县港航发展公报（2024年）
+
+一、港口建设
+样本县新建5000吨级泊位两个，港口吞吐量在全省排名第3位。
+
+二、人才队伍
+样本县择优引进50名航运专家、300名船舶管理人才、2万名港口技能工人。
+
+三、安全治理
+全年查处违规运输案件126起，整改码头隐患点48处。
+"""
+
+
 @pytest.fixture(scope="module")
 def made_up(tmp_path_factory: pytest.TempPathFactory):
     from qa import QA
@@ -60,6 +75,7 @@ def made_up(tmp_path_factory: pytest.TempPathFactory):
     (corpus / "plan.txt").write_text(PLAN, encoding="utf-8")
     (corpus / "news.txt").write_text(NEWS, encoding="utf-8")
     (corpus / "page.txt").write_text(PAGE, encoding="utf-8")
+    (corpus / "port.txt").write_text(PORT, encoding="utf-8")
     return QA.build(corpus, root / "index", progress=False), corpus
 
 
@@ -101,6 +117,14 @@ def check_offsets(qa, answer):
         ("报道示例港集装箱吞吐量的记者是谁？", "赵磊"),
         # an approximate figure (余, 多) is a figure
         ("东湖区已建成多少个充电桩？", "3000余个"),
+        # a figure as written: its grade, its ordinal, its measure word after 万, 起 and 处
+        ("样本县新建的泊位是多少吨级的？", "5000吨级"),
+        ("样本县港口吞吐量在全省排第几位？", "第3位"),
+        ("样本县要引进多少名港口技能工人？", "2万名"),
+        ("样本县全年查处违规运输案件多少起？", "126起"),
+        ("样本县整改了多少处码头隐患点？", "48处"),
+        # a count glued to a noun counts that noun, not the one before it
+        ("样本县择优引进多少名船舶管理人才？", "300名"),
     ],
 )
 def test_short_answer_span(made_up, question, span):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from qa.answering.kinds import MULTI_PART, YEAR, fold, question_kind, unit_class
 from qa.answering.span import Span, SpanFinder
+from qa.answering.spanrules import unit_end
 from qa.config import AnswerConfig
 from qa.retrieval.base import Lexicon
 from qa.text.chunk import sentence_spans
@@ -143,7 +144,7 @@ class Constraints:
             return "所引段落未提及问题所问的指标 (the passage does not give what is asked)"
         if found is not None and found.kind == "number":
             unit = unit_class(folded)
-            if unit and not any(hit.text[found.start : found.end].rstrip().endswith(u)
+            if unit and not any(unit_end(hit.text[found.start : found.end]).endswith(u)
                                 for u in unit):
                 return "所引段落没有以问题所问单位计的数字 (no figure in the unit asked)"
         sentence = self._sentence_of(hit.text, found.start if found else start)
