@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .kinds import fold
+from .kinds import UNIT, fold
 from .spanrules import (
     _CLAUSE_END,
     _GENERIC,
@@ -30,7 +30,6 @@ from .spanrules import (
     _LIST_SEP,
     _NOUN_TAGS,
     _RESPECTIVELY,
-    _UNIT,
     _WH,
     Tagger,
     _org_types,
@@ -285,7 +284,7 @@ class SpanFinder:
             score = self._support(weights, text, start, end, a, b, side)
             if prefer and any(unit_end(value).endswith(u) for u in prefer):
                 score += 0.3
-            if kind == "number" and not re.search(rf"(?:{_UNIT})\s*$|级$", value):
+            if kind == "number" and not re.search(rf"(?:{UNIT})\s*$|级$", value):
                 score -= 0.2  # a bare number is rarely the figure asked for
             if kind == "list":
                 score += 0.05 * text.count(_LIST_SEP, a, b)

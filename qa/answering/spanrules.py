@@ -12,9 +12,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from qa.answering.kinds import JOB_TITLES, UNITS, fold
+from qa.answering.kinds import JOB_TITLES, UNIT, UNITS, fold
 
-_UNIT = "|".join(re.escape(u) for u in UNITS)
 _ARABIC = r"\d+(?:[.,]\d+)*"
 _CN_NUM = r"[零一二两三四五六七八九十百千万]+"
 _MAGNITUDE = r"(?:万亿|千亿|百亿|亿|万|千)"
@@ -22,16 +21,11 @@ _MAGNITUDE = r"(?:万亿|千亿|百亿|亿|万|千)"
 # 20万辆), a grade after a unit (4000吨级, 四星级).
 _NUMBER = re.compile(
     rf"第?(?:{_ARABIC}|{_CN_NUM})(?:\s*(?:[-~—–至到])\s*(?:{_ARABIC}|{_CN_NUM}))?\s*(?:余|多)?"
-    rf"\s*(?:{_MAGNITUDE}(?:余|多)?(?:{_UNIT})|{_UNIT})(?:(?<!级)级)?"
+    rf"\s*(?:{_MAGNITUDE}(?:余|多)?(?:{UNIT})|{UNIT})(?:(?<!级)级)?"
     rf"|{_ARABIC}(?![\d.])"
     r"|[百千万]亿级"
 )
 
-
-def unit_end(value: str) -> str:
-    """A figure without its trailing grade or spaces (4000吨级 → 4000吨): what its unit ends."""
-    value = value.rstrip()
-    return value[:-1] if value.endswith("级") and len(value) > 1 else value
 # A four-digit year is a date, not a figure ("2025年" answers 哪年, not 多少).
 _YEAR_ONLY = re.compile(r"^(?:19|20)\d{2}\s*年?$")
 _DATE = re.compile(
@@ -127,6 +121,12 @@ def _preferred_units(question: str, unit: str | None) -> tuple[str, ...]:
         if pattern.search(question):
             return units
     return ()
+
+
+def unit_end(value: str) -> str:
+    """A figure without its trailing grade or spaces (4000吨级 → 4000吨): what its unit ends."""
+    value = value.rstrip()
+    return value[:-1] if value.endswith("级") and len(value) > 1 else value
 
 
 class Tagger:

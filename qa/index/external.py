@@ -118,9 +118,14 @@ def finish(index: Path) -> None:
     (index / PENDING).unlink(missing_ok=True)
 
 
-def pending_docs(index: Path, backend: BackendConfig) -> set[str]:
-    """Documents a crashed write may have left half-written in this collection."""
+def pending_docs(index: Path, backend: BackendConfig) -> set[str] | None:
+    """Documents a crashed write may have left half-written in this collection.
+
+    ``None``: ``PENDING.json`` is unreadable, so any document may be.
+    """
     pending = read_pending(index)
+    if pending is not None and pending.get("unreadable"):
+        return None
     if pending is None or pending.get("fresh"):
         return set()
     if (pending.get("uri"), pending.get("collection")) != (backend.milvus_uri,

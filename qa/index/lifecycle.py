@@ -65,10 +65,10 @@ def _write(index: Path, plan: Plan, state: State, corpus: dict[str, object],
             external.drop(left, warn)
         if previous is not None:
             pending = external.pending_docs(index, backend)
-            changed = frozenset(external.changed_documents(previous, plan.parts) | pending)
+            changed = frozenset(external.changed_documents(previous, plan.parts)
+                                | (pending or set()))
             # An unreadable journal may hide any document's half-written rows: look all up.
-            held = None if (external.read_pending(index) or {}).get("unreadable") else \
-                external.held_ids(previous, changed, pending)
+            held = None if pending is None else external.held_ids(previous, changed, pending)
         external.begin(index, backend, None if changed is None else set(changed))
     version = new_version(index)
     try:

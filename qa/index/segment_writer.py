@@ -153,8 +153,8 @@ def write_segment(directory: Path, plan: SegmentPlan, parts: dict[str, Part], st
         _sync_external(settings, plan.tokenizer, changed, held, parts)
     section = committed.backends["semantic"]
     # Each segment's FAISS index type (none for an external backend: it has no FAISS).
-    kinds = {} if external else dict(section.get("kinds") or {BASE: section.get("kind")})
-    kinds = {name: kinds[name] for name in plan.kept if name in kinds}
+    committed_kinds = section.get("kinds") or {BASE: section.get("kind")}
+    kinds = {} if external else {name: committed_kinds[name] for name in plan.kept}
     new = segment_name(directory)
     if plan.docs:
         kind = _write_rows(segment_dir(directory, new), [parts[d] for d in plan.docs],

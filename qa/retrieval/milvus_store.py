@@ -112,8 +112,9 @@ class MilvusCollection:
                 )
             # milvus-lite serves from this process with grpc's default server settings,
             # which answer the client's keepalive pings on an idle channel (every 10 s) with
-            # GOAWAY "too_many_pings" after about 30 s: a build idle that long while it
-            # embeds could then fail to reconnect. A loopback channel needs no keepalive.
+            # GOAWAY "too_many_pings" after a minute or so (measured: 90 s yes, 75 s no): a
+            # build idle that long while it embeds failed to reconnect. A loopback channel
+            # needs no keepalive.
             extra = {"grpc_options": _NO_KEEPALIVE} if is_local(uri) else {}
             self._client = self._call(lambda: pymilvus.MilvusClient(
                 uri=uri, token=_token(self.config), timeout=self.config.milvus_timeout,
