@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering.answer import ABSTAIN_TEXT, Answerer, load_places
+from qa.answering.answer import ABSTAIN_TEXT, Answerer, english_places, load_places
 from qa.answering.parts import combine, split_question
 from qa.answering.sentences import SentenceVectors
 from qa.config import AnswerConfig, FusionConfig, QuerySettings, Settings
@@ -129,6 +129,7 @@ class QA:
             source=self.source_text,
             terms=tokenizer.words,
             in_article=self._sources.in_article,
+            english_places=english_places(),
         )
         self.records = {r.doc: r for r in records}
 

@@ -65,6 +65,21 @@ PORT = """样本县港航发展公报（2024年）
 """
 
 
+# A county bulletin: a town's name jieba reads as a person's, an authority without a
+# company suffix, a figure of where things stand, a project's phases.
+TOWN = """样本县乡村振兴简报（2024年）
+
+一、项目建设
+星河陆上循环养殖园区建在大柳镇，园区一期总投资2.5亿元，产品主要销往上海。园区从开工到首批出鱼仅用了8个月。县里的产业目录每两年更新发布一次。
+
+二、数据发布
+日前，东营海关发布数据，全县出口值达到120亿元。
+
+三、数字化
+截至今年3月，全县生产设备数字化率达到48.5%。到2026年，全县培育智能工厂10家。
+"""
+
+
 @pytest.fixture(scope="module")
 def made_up(tmp_path_factory: pytest.TempPathFactory):
     from qa import QA
@@ -76,6 +91,7 @@ def made_up(tmp_path_factory: pytest.TempPathFactory):
     (corpus / "news.txt").write_text(NEWS, encoding="utf-8")
     (corpus / "page.txt").write_text(PAGE, encoding="utf-8")
     (corpus / "port.txt").write_text(PORT, encoding="utf-8")
+    (corpus / "town.txt").write_text(TOWN, encoding="utf-8")
     return QA.build(corpus, root / "index", progress=False), corpus
 
 
@@ -125,6 +141,14 @@ def check_offsets(qa, answer):
         ("样本县整改了多少处码头隐患点？", "48处"),
         # a count glued to a noun counts that noun, not the one before it
         ("样本县择优引进多少名船舶管理人才？", "300名"),
+        # a town (jieba tags its name as a person's), not the city the produce goes to
+        ("星河陆上循环养殖园区建在哪个镇？", "大柳镇"),
+        # how long, and how often
+        ("星河园区从开工到首批出鱼用了多久？", "8个月"),
+        ("样本县的产业目录多久更新发布一次？", "每两年"),
+        # an organisation without a company suffix
+        ("哪个机构发布了样本县的出口数据？", "东营海关"),
+        ("Which authority released the county's export data?", "东营海关"),
     ],
 )
 def test_short_answer_span(made_up, question, span):
@@ -163,6 +187,11 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         ("烟台市智能制造产业规模目标是多少？", "烟台"),
         # a segment the passage only lists: the figure is its industry's
         ("到2027年示例市碳纤维产业规模目标是多少？", "碳纤维"),
+        # a goal asked, where the corpus reports only where things stand
+        ("样本县生产设备数字化率的目标是多少？", "现状"),
+        # a phase asked in English that the passage gives no figure for
+        ("What is the total investment of phase II of the aquaculture park?", "二期"),
+        ("How much will the second phase of the aquaculture park cost?", "二期"),
     ],
 )
 def test_near_miss_questions_abstain(made_up, question, why):
@@ -242,3 +271,15 @@ def test_span_offsets_hold_on_the_seeds(seed_qa):
         source = (seeds / answer.citations[0].path).read_text(encoding="utf-8")
         assert source[answer.span_start : answer.span_end] == answer.span, question
         assert len(answer.span) <= 20, answer.span
+
+
+def test_english_place_names_are_words_and_stand_for_their_chinese_names(made_up):
+    """Xian is not in Xianda; Shanghai is known as 上海; Yantai the corpus never names."""
+    qa, _ = made_up
+    checks = qa._answerer._checks
+    assert checks.unknown_anchor("Which town hosts the Xianda aquaculture park?") is None
+    assert checks.unknown_anchor("How much of the county's produce goes to Shanghai?") is None
+    assert checks.unknown_anchor("What is Yantai's export value?") == "Yantai"
+    answer = qa.ask("What is Yantai's export value?")
+    assert answer.abstained and "Yantai" in answer.reason
+

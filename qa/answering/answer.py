@@ -17,7 +17,7 @@ mentions (another city, a year the documents do not cover).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -114,6 +114,11 @@ class Answerer:
         entities: Dictionary terms naming things (districts, companies); a passage
             that does not mention one the question names cannot answer it.
         fold: Traditional→simplified and lower-case folding, as the tokenizer does it.
+        source: The source file's text of a document (for the span's verbatim offsets).
+        terms: The tokenizer's dictionary words (for the part-of-speech tagger).
+        in_article: Whether a hit's article (its other passages) mentions a string.
+        english_places: English place names with the Chinese name each stands for
+            (Shanghai → 上海), so an English question is checked for the same places.
     """
 
     def __init__(
@@ -128,6 +133,7 @@ class Answerer:
         source: Callable[[str], str] | None = None,
         terms: Sequence[str] = (),
         in_article: Callable[[Hit, str], bool] | None = None,
+        english_places: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self._tokenize = tokenize
@@ -139,7 +145,7 @@ class Answerer:
         self._tagger = Tagger(terms)
         self._spans = SpanFinder(tokenize, lexicon.idf, self._tagger, places)
         self._checks = Constraints(config, tokenize, lexicon, self._spans, places, entities,
-                                   fold)
+                                   fold, english_places)
 
     def words(self, text: str) -> list[str]:
         """The words of ``text`` as jieba cuts them (with the index's dictionary)."""
@@ -373,9 +379,21 @@ class Answerer:
         return trim(text, a, b)
 
 
-def load_places() -> list[str]:
-    """The bundled list of place names (``qa/data/places.txt``)."""
+def _place_entries() -> list[str]:
     from importlib.resources import files
 
     text = files("qa").joinpath("data/places.txt").read_text(encoding="utf-8")
-    return [w for line in text.splitlines() if not line.startswith("#") for w in line.split()]
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    # English entries are tab-separated (``Hong Kong=香港``); Chinese ones any whitespace.
+    return [w.strip() for line in lines
+            for w in (line.split("\t") if "=" in line else line.split()) if w.strip()]
+
+
+def load_places() -> list[str]:
+    """The bundled place names (``qa/data/places.txt``): Chinese ones and English ones."""
+    return [w.split("=", 1)[0] for w in _place_entries()]
+
+
+def english_places() -> dict[str, str]:
+    """The bundled English place names with the Chinese name each stands for."""
+    return dict(w.split("=", 1) for w in _place_entries() if "=" in w)

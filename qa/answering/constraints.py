@@ -9,7 +9,7 @@ answer fails it (the text the user reads) or ``""``; the answerer abstains on th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from qa.answering.kinds import MULTI_PART, YEAR, fold, question_kind, unit_class
 from qa.answering.span import Span, SpanFinder
@@ -31,10 +31,28 @@ _POLICY_VERBS = frozenset(
 # Words of scope, not places: 全市 is whichever city the passage is about.
 _SCOPES = frozenset("全市 全区 全省 全国 本市 本区 全县 市区 城区 区市 各区 各市".split())
 _PHASE = re.compile(r"[一二三四五六七八九]期")
+# "phase II", "second phase": the English names of 一期 … 四期.
+_PHASE_EN = re.compile(
+    r"\bphase[\s-]*(iv|i{1,3}|one|two|three|four|[1-4])\b"
+    r"|\b(first|second|third|fourth)[\s-]+phase\b", re.I)
+_PHASE_NUMERALS = {"i": "一", "ii": "二", "iii": "三", "iv": "四", "one": "一", "two": "二",
+                   "three": "三", "four": "四", "1": "一", "2": "二", "3": "三", "4": "四",
+                   "first": "一", "second": "二", "third": "三", "fourth": "四"}
 _DISTRICT = re.compile(r"(新区|区|县|市)$")
 # Sentences that pair listed items with figures in order (A、B分别达到X、Y).
 _RESPECTIVE = re.compile(r"分别|依次|各为|各是")
 _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
+# A question after a goal (到2026年…目标), and a sentence that reports where things stand
+# (截至今年3月…达到) without naming a goal: the figure is today's, not the one asked.
+_GOAL_Q = re.compile(r"目标|力争|计划|打算|要达到|预计|到\s*20\d\d\s*年"
+                     r"|\bby 20\d\d\b|\btarget|\baim|\bplan", re.I)
+_STATUS_A = re.compile(r"截至|截止|目前|现已|已经|去年|今年\d{1,2}月|\d{4}年\d{1,2}月底")
+_GOAL_A = re.compile(r"力争|目标|到\s*20\d\d\s*年|预计|计划|将|要|打造|争取|届时|年均|期间")
+
+
+def _names(place: str, text: str) -> bool:
+    """Whether ``text`` names the Latin ``place`` as a whole word (Xian, not Xianda)."""
+    return re.search(rf"(?<![a-z]){re.escape(place)}(?![a-z])", text) is not None
 
 
 class Constraints:
@@ -48,6 +66,7 @@ class Constraints:
         places: Place names that mark a question as being about somewhere else.
         entities: Dictionary terms naming things (districts, companies).
         fold: Traditional→simplified and lower-case folding, as the tokenizer does it.
+        english_places: English place names with their Chinese names (Shanghai → 上海).
     """
 
     def __init__(
@@ -59,6 +78,7 @@ class Constraints:
         places: Sequence[str] = (),
         entities: Sequence[str] = (),
         fold: Callable[[str], str] = str.lower,
+        english_places: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self._tokenize = tokenize
@@ -68,6 +88,7 @@ class Constraints:
         self._places = tuple(places)
         self._entities = frozenset(entities)
         self._fold = fold
+        self._english = {k.lower(): v for k, v in (english_places or {}).items()}
 
     def unknown_anchor(self, question: str) -> str | None:
         """A year, place or quoted name in the question that the corpus never mentions.
@@ -80,8 +101,13 @@ class Constraints:
         for match in YEAR.finditer(folded):
             if self._idf(match.group()) == 0.0:
                 return match.group()
+        lowered = question.lower()
         for place in self._places:
-            if place.lower() in folded and self._idf(place.lower()) == 0.0:
+            name = place.lower()
+            if not (_names(name, lowered) if name.isascii() else name in folded):
+                continue
+            # An English name is in the corpus under its Chinese name (Shanghai: 上海).
+            if self._idf(self._english.get(name, name)) == 0.0:
                 return place
         for match in _QUOTED.finditer(folded):
             if not self._mentions(fold(match.group(1))):
@@ -148,15 +174,22 @@ class Constraints:
                                 for u in unit):
                 return "所引段落没有以问题所问单位计的数字 (no figure in the unit asked)"
         sentence = self._sentence_of(hit.text, found.start if found else start)
-        for phase in dict.fromkeys(_PHASE.findall(folded)):
+        english = [_PHASE_NUMERALS[(m.group(1) or m.group(2)).lower()] + "期"
+                   for m in _PHASE_EN.finditer(question)]
+        for phase in dict.fromkeys([*_PHASE.findall(folded), *english]):
             if phase not in fold(sentence) or any(
                 p != phase for p in _PHASE.findall(fold(self._clause_of(hit.text, found)))
             ):
                 return f"所引段落未给出{phase}的数据 (the passage says nothing of {phase})"
+        if _GOAL_Q.search(question) and _STATUS_A.search(sentence) \
+                and not _GOAL_A.search(sentence):
+            return ("所引句子说的是现状，不是问题所问的目标 "
+                    "(the sentence reports where things stand, not the goal asked)")
         if MULTI_PART.search(folded):
             return ""
         return (self._listed_only(folded, hit, start, end, found)
-                or self._misplaced(folded, hit, sentence) or self._unpaired(folded, hit))
+                or self._misplaced(folded, hit, sentence, question)
+                or self._unpaired(folded, hit))
 
     def _listed_only(
         self, folded: str, hit: Hit, start: int, end: int, found: Span | None
@@ -196,13 +229,17 @@ class Constraints:
         """How specific a place name is: its own idf, or its most specific part's."""
         return max([self._idf(place), *(self._idf(t) for t in self._tokenize(place))])
 
-    def _named_places(self, folded: str) -> list[str]:
-        """Places the question names (districts, cities, new areas) that the corpus mentions."""
-        return [p for p in self._spans.places(folded)
+    def _named_places(self, folded: str, question: str = "") -> list[str]:
+        """Places the question names (districts, cities, new areas) that the corpus mentions.
+
+        An English question's places are those of the English place list, by Chinese name.
+        """
+        english = [zh for en, zh in self._english.items() if _names(en, question.lower())]
+        return [p for p in dict.fromkeys([*self._spans.places(folded), *english])
                 if len(p) >= 2 and p not in _SCOPES and self._mentions(fold(p))
                 and self._place_idf(p) > 0]
 
-    def _misplaced(self, folded: str, hit: Hit, sentence: str) -> str:
+    def _misplaced(self, folded: str, hit: Hit, sentence: str, question: str = "") -> str:
         """A place the question names that neither the answer sentence nor its headings name.
 
         A figure for the West Coast New Area does not answer a question about 浦东 because
@@ -210,7 +247,7 @@ class Constraints:
         whole corpus is about) say nothing and are skipped.
         """
         where = fold(f"{hit.title} {hit.section} {sentence}")
-        asked = self._named_places(folded)
+        asked = self._named_places(folded, question)
         # A passage about one place (an article on 崂山区 that says 全区) speaks of it
         # throughout; only where it names other places must the sentence name the one asked.
         others = self._passage_places(hit.text) - set(asked)

@@ -11,14 +11,17 @@ import re
 
 _NUMBER_Q = re.compile(
     r"多少|几[个家项年条类大种]|几|比重|比例|占比|规模|目标|增长|达到|多大|数量|金额"
-    r"|how (many|much)|what (percentage|share|proportion|number|amount|target)|number of"
+    r"|多久|多长时间|多长|how (many|much|long)|what (percentage|share|proportion|number|amount"
+    r"|target)|number of"
     r"|how large|how big|what (?:\w+ ){0,3}(?:scale|size|target|value|output|revenue|capacity"
     r"|investment|growth rate|rate|amount|total)\b",
     re.I,
 )
 _PLACE_Q = re.compile(
-    r"哪个区|哪个市|哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])|哪些区"
-    r"|哪个园区|where|which (district|city|area|region|park|zone)",
+    r"哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])"
+    r"|哪(?:个|些|[两三四五]个)?(?:区|市|县|镇|乡|村|街道|省|国家|城市|园区)(?![级场委])"
+    r"|where|which (?:\w+ )?(?:district|city|cities|area|region|park|zone|town|township|county"
+    r"|counties|province|country|countries|street|village)",
     re.I,
 )
 _DATE_Q = re.compile(
@@ -58,8 +61,10 @@ _TITLE_Q = re.compile(r"什么职务|何职|什么职位|担任什么|任什么|
 _ORG_Q = re.compile(
     r"哪家(?!.*哪些)|哪所|哪个(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团|银行)"
     r"|什么(?:企业|公司|机构|单位|平台|研究院|部门)"
-    r"|which (company|firm|university|institute|institution|organi[sz]ation|platform|agency|"
-    r"office|bureau|department|enterprise|group|bank|college|school|center|centre)\b",
+    r"|which (?:[\w'-]+ ){0,3}?(?:company|companies|firm|university|institute|institution"
+    r"|organi[sz]ation|platform|agency|authority|office|bureau|department|enterprise|group"
+    r"|bank|college|school|center|centre|factory|plant|manufacturer|brand|commission"
+    r"|ministry|administration)\b",
     re.I,
 )
 _ORG_A = re.compile(

@@ -33,6 +33,7 @@ from .spanrules import (
     _WH,
     Tagger,
     _org_types,
+    _place_types,
     _preferred_units,
     clauses,
     unit_end,
@@ -236,6 +237,9 @@ class SpanFinder:
                 when there are any.
         """
         asked = fold(question)
+        if not _CJK.search(question):
+            # An English question asks about the Chinese terms it was translated to.
+            asked += " " + " ".join(self._tokenize(question))
         weights = self._weights(question)
         spans: list[tuple[int, int]]
         words: list[tuple[int, int, str, str]] = []
@@ -289,6 +293,8 @@ class SpanFinder:
             if kind == "list":
                 score += 0.05 * text.count(_LIST_SEP, a, b)
             if kind == "org" and any(value.endswith(x) for x in _org_types(question)):
+                score += 0.5
+            if kind == "place" and any(value.endswith(x) for x in _place_types(question)):
                 score += 0.5
             if best is None or score > best.score + 1e-9:
                 best = Span(a, b, kind, round(score, 4))

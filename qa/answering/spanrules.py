@@ -60,7 +60,9 @@ _LIST_STOPS = frozenset("等 等等 以及其他 之类".split())
 _STOP_TAGS = ("v", "p", "u", "d", "r", "y", "e", "o")
 _JOINERS = frozenset("和 及 与 以及 、".split())
 _QUOTED = re.compile(r"[“《「\"]([^”》」\"\n]{2,30})[”》」\"]")
-_ORG_SUFFIX = re.compile(r"(大学|学院|公司|集团|研究院|研究所|实验室|银行|医院|协会|商会|中心)$")
+_ORG_SUFFIX = re.compile(
+    r"(大学|学院|公司|集团|研究院|研究所|实验室|银行|医院|协会|商会|中心|海关|[局厅署]"
+    r"|委员会|办公室|新闻办|联盟)$")
 _NAME_TITLES = re.compile(rf"(?:{JOB_TITLES})$")
 
 
@@ -79,6 +81,7 @@ _HEAD_TAGS = frozenset(("n", "nz", "nt", "ns", "nr", "j", "eng"))
 _LINKS = frozenset("是 为 有 达到 达 要 将 能 的".split())
 # Units that answer a question by its wording: 占比 → a share, 总值 → an amount of money.
 _UNIT_HINTS = (
+    (re.compile(r"多久|多长时间|how long", re.I), ("个月", "年", "天", "小时", "周")),
     (re.compile(r"比重|比例|占比|百分|增速|增长|提高|下降|率"), ("%", "％", "个百分点", "百分点")),
     (re.compile(r"总值|总额|产值|规模|收入|营收|投资|金额|增加值|资金|基金|销售额|利润|gdp|生产总值"),
      ("亿元", "万元", "亿美元", "万美元", "亿", "万亿", "元")),
@@ -98,6 +101,26 @@ _ORG_TYPES = (
     (re.compile(r"中心|cent(?:er|re)", re.I), ("中心",)),
     (re.compile(r"实验室|lab", re.I), ("实验室",)),
 )
+
+
+# The kind of place asked for (哪个镇 / which town) and the endings of its names.
+_PLACE_TYPES = (
+    (re.compile(r"哪(?:个|些|[两三四五]个)?(?:镇|乡)|which (?:\w+ )?(?:town|township)", re.I),
+     ("镇", "乡")),
+    (re.compile(r"哪(?:个|些|[两三四五]个)?县|which (?:\w+ )?count(?:y|ies)", re.I), ("县",)),
+    (re.compile(r"哪(?:个|些|[两三四五]个)?街道|which (?:\w+ )?street", re.I), ("街道", "路")),
+    (re.compile(r"哪(?:个|些|[两三四五]个)?省|which (?:\w+ )?province", re.I), ("省",)),
+    (re.compile(r"哪(?:个|些|[两三四五]个)?园区|which (?:\w+ )?park", re.I),
+     ("园区", "园", "基地")),
+)
+
+
+def _place_types(question: str) -> tuple[str, ...]:
+    """The endings of the kind of place asked for (镇 for 哪个镇 / which town)."""
+    for pattern, endings in _PLACE_TYPES:
+        if pattern.search(question):
+            return endings
+    return ()
 
 
 def _org_types(question: str) -> tuple[str, ...]:

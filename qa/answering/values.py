@@ -28,6 +28,8 @@ from .spanrules import (
 )
 
 Words = Sequence[tuple[int, int, str, str]]
+_HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_ORG_PART_TAGS = ("ns", "nz", "nt", "n", "j", "eng", "l", "b")
 
 
 def numbers(text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
@@ -45,6 +47,8 @@ def numbers(text: str, start: int, end: int, asked: str) -> list[tuple[int, int]
             b < len(text) and text[b].isascii() and text[b].isalpha()
         ):
             continue
+        if a > 0 and text[a - 1] == "每":
+            a -= 1  # 每两年 (every two years) is a rate, not a length of time
         out.append((a, b))
     return out
 
@@ -65,6 +69,8 @@ def places_in(
         is_place = tag == "ns" or word in known or (
             len(word) >= 2 and _PLACE_SUFFIX.search(word) is not None
             and tag in ("n", "nz", "nt", "ns", "j", "s")
+        ) or (  # a town jieba reads as a person's name (大柳镇)
+            len(word) >= 3 and tag.startswith("nr") and _PLACE_SUFFIX.search(word) is not None
         )
         if not is_place:
             i += 1
@@ -72,6 +78,10 @@ def places_in(
         # Grow left over the name's own words (西海岸 + 新区, 董家口 + 化工 + 园区).
         lo = i
         while lo > 0 and words[lo - 1][3] in ("ns", "s", "nz", "j") and i - lo < 3:
+            lo -= 1
+        # A one-character modifier jieba cut off the name (大 + 村镇, 小 + 港区).
+        if lo == i and lo > 0 and len(words[lo - 1][2]) == 1 and \
+                words[lo - 1][3] in ("a", "b", "n", "ng") and _HAN_CHAR.match(words[lo - 1][2]):
             lo -= 1
         hi = i
         while hi + 1 < len(words) and _PLACE_SUFFIX.search(words[hi + 1][2]) and \
@@ -119,10 +129,13 @@ def orgs(words: Words, asked: str) -> list[tuple[int, int]]:
     """Organisations: an ``nt`` word, or name words ending in 大学, 公司, 研究院 and such."""
     out = []
     for i, (a, b, word, tag) in enumerate(words):
-        if not (tag == "nt" or _ORG_SUFFIX.search(word)):
+        # A brand-like name jieba knows as such (中电思仪, 青源峰达): three characters or more.
+        named = tag in ("nz", "nrt") and len(word) >= 3 and _HAN_CHAR.match(word) is not None
+        if not (tag == "nt" or named or _ORG_SUFFIX.search(word)):
             continue
         lo = i
-        while lo > 0 and words[lo - 1][3].startswith(("ns", "nz", "nt", "n", "j", "eng")) \
+        # Over the name's own words: nouns, abbreviations, set phrases (技术创新), attributes.
+        while lo > 0 and words[lo - 1][3].startswith(_ORG_PART_TAGS) \
                 and not words[lo - 1][3].startswith("nr") and i - lo < 5 \
                 and words[lo - 1][2] not in _LIST_OPENERS:
             lo -= 1
