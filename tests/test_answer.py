@@ -41,6 +41,9 @@ def test_cue_needs_something_the_question_does_not_already_say():
     assert cue_score("number", "码头建设分2期推进", "码头建设分几期？") == 1.0
     assert cue_score("number", "装机容量达到500千瓦", "装机容量是多少？") == 1.0
     assert cue_score("number", "重点项目分为三类", "重点项目分为几类？") == 0.0  # not a figure
+    # a year is a date, not a figure (the span finder would find none there)
+    assert cue_score("number", "1月16日，样本县举办2025年研修营活动", "吸引了多少名学生？") == 0.0
+    assert cue_score("number", "2025年吸引了40余名学生", "吸引了多少名学生？") == 1.0
     # a post before a name: the editors' line names people
     assert cue_score("person", "主编 赵波 美编 李晓萌", "美编是谁？") == 1.0
     assert cue_score("list", "包括石化等", "") == 0.0

@@ -76,7 +76,11 @@ TOWN = """样本县乡村振兴简报（2024年）
 日前，东营海关发布数据，全县出口值达到120亿元。
 
 三、数字化
-截至今年3月，全县生产设备数字化率达到48.5%。到2026年，全县培育智能工厂10家。
+截至今年3月，全县生产设备数字化率达到48.5%。到2026年，全县培育智能工厂10家，制造业增加值占地区生产总值比重达到35%。
+
+四、人才活动
+□ 记者 李青 报道
+1月16日，样本县人社局举办2025年高校学子看家乡暨寒假专题研修营活动，旨在为样本县籍学子搭建了解家乡发展的平台。本次活动设置了座谈会、企业参观等多个环节，吸引了40余名样本县籍在校大学生加入。
 """
 
 
@@ -143,6 +147,8 @@ def check_offsets(qa, answer):
         ("样本县择优引进多少名船舶管理人才？", "300名"),
         # a town (jieba tags its name as a person's), not the city the produce goes to
         ("星河陆上循环养殖园区建在哪个镇？", "大柳镇"),
+        # a figure after a sentence whose only numbers are dates and years
+        ("样本县寒假专题研修营吸引了多少名样本县籍在校大学生？", "40余名"),
         # how long, and how often
         ("星河园区从开工到首批出鱼用了多久？", "8个月"),
         ("样本县的产业目录多久更新发布一次？", "每两年"),
@@ -187,6 +193,8 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         ("烟台市智能制造产业规模目标是多少？", "烟台"),
         # a segment the passage only lists: the figure is its industry's
         ("到2027年示例市碳纤维产业规模目标是多少？", "碳纤维"),
+        # the figure is a share of what is asked, not what is asked
+        ("到2026年样本县地区生产总值目标是多少？", "比重"),
         # a goal asked, where the corpus reports only where things stand
         ("样本县生产设备数字化率的目标是多少？", "现状"),
         # a phase asked in English that the passage gives no figure for

@@ -44,6 +44,7 @@ _RESPECTIVE = re.compile(r"分别|依次|各为|各是")
 _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
 # A question after a goal (到2026年…目标), and a sentence that reports where things stand
 # (截至今年3月…达到) without naming a goal: the figure is today's, not the one asked.
+_SHARE_Q = re.compile(r"比重|比例|占比|百分|份额|share|percentage|proportion|ratio", re.I)
 _GOAL_Q = re.compile(r"目标|力争|计划|打算|要达到|预计|到\s*20\d\d\s*年"
                      r"|\bby 20\d\d\b|\btarget|\baim|\bplan", re.I)
 _STATUS_A = re.compile(r"截至|截止|目前|现已|已经|去年|今年\d{1,2}月|\d{4}年\d{1,2}月底")
@@ -181,6 +182,11 @@ class Constraints:
                 p != phase for p in _PHASE.findall(fold(self._clause_of(hit.text, found)))
             ):
                 return f"所引段落未给出{phase}的数据 (the passage says nothing of {phase})"
+        if found is not None and found.kind == "number" and not _SHARE_Q.search(question):
+            share = self._share_of_asked(folded, self._clause_of(hit.text, found))
+            if share:
+                return (f"所引句子的数字是占“{share}”的比重，不是“{share}”本身 "
+                        f"(the figure is a share of {share}, not {share} itself)")
         if _GOAL_Q.search(question) and _STATUS_A.search(sentence) \
                 and not _GOAL_A.search(sentence):
             return ("所引句子说的是现状，不是问题所问的目标 "
@@ -190,6 +196,15 @@ class Constraints:
         return (self._listed_only(folded, hit, start, end, found)
                 or self._misplaced(folded, hit, sentence, question)
                 or self._unpaired(folded, hit))
+
+    def _share_of_asked(self, folded: str, clause: str) -> str:
+        """What is asked, when the figure's clause gives a share of it (占地区生产总值比重30%)."""
+        text = fold(clause)
+        for word in self._spans.focus_tokens(folded):
+            near = rf"占[^，。；]{{0,4}}{re.escape(word)}[^，。；]{{0,4}}(?:比重|比例|的比|份额)"
+            if re.search(near, text):
+                return word
+        return ""
 
     def _listed_only(
         self, folded: str, hit: Hit, start: int, end: int, found: Span | None

@@ -44,8 +44,9 @@ UNITS = sorted(
     reverse=True,
 )
 UNIT = "|".join(re.escape(u) for u in UNITS)  # one regex alternative per unit
-# "3000 余个", "30多名": an approximate figure holds 余/多 before its unit.
-_NUMBER_A = re.compile(rf"\d+(\.\d+)?\s*[余多]?\s*(?:{UNIT})")
+# "3000 余个", "30多名": an approximate figure holds 余/多 before its unit. A year (2025年)
+# is a date, not a figure, as the span finder has it.
+_NUMBER_A = re.compile(rf"(?<![\d.])(?!(?:19|20)\d\d\s*年)\d+(\.\d+)?\s*[余多]?\s*(?:{UNIT})")
 _PLACE_A = re.compile(r"[\u4e00-\u9fff]{2,6}(新区|区|市|县|镇|园区|产业园|基地|开发区|园)")
 _DATE_A = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}[—\-–]\d{4}")
 _PERSON_Q = re.compile(r"谁|哪位|哪名|什么人|姓名|who|which (reporter|official|person)",
