@@ -79,6 +79,8 @@ TOWN = """样本县乡村振兴简报（2024年）
 截至今年3月，全县生产设备数字化率达到48.5%。到2026年，全县培育智能工厂10家，制造业增加值占地区生产总值比重达到35%。
 
 四、人才活动
+样本县设立“人才贷”风险补偿金，为高层次人才创办企业提供贷款贴息补贴。
+
 □ 记者 李青 报道
 1月16日，样本县人社局举办2025年高校学子看家乡暨寒假专题研修营活动，旨在为样本县籍学子搭建了解家乡发展的平台。本次活动设置了座谈会、企业参观等多个环节，吸引了40余名样本县籍在校大学生加入。
 """
@@ -193,6 +195,8 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         ("烟台市智能制造产业规模目标是多少？", "烟台"),
         # a segment the passage only lists: the figure is its industry's
         ("到2027年示例市碳纤维产业规模目标是多少？", "碳纤维"),
+        # a figure asked in English ("what is the size of"), where the passage gives none
+        ("What is the size of the county's risk compensation fund for talent loans?", "figure"),
         # the figure is a share of what is asked, not what is asked
         ("到2026年样本县地区生产总值目标是多少？", "比重"),
         # a goal asked, where the corpus reports only where things stand

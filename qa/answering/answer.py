@@ -63,7 +63,9 @@ _KIND_LABELS = {
 }
 # Only these wordings ask for a figure for certain ("目标" or "规模" may ask what the goal is).
 _STRICT_NUMBER = re.compile(
-    r"多少|几[个家项条类种所座批次届倍]|比重|比例|占比|百分之|how (many|much)|what percentage",
+    r"多少|几[个家项条类种所座批次届倍]|比重|比例|占比|百分之|how (many|much)|what percentage"
+    r"|what (?:is|was|are|were) the (?:\w+ ){0,2}(?:size|amount|value|number|revenue|investment"
+    r"|capacity|growth rate)\b",
     re.I,
 )
 
