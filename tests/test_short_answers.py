@@ -76,7 +76,7 @@ TOWN = """样本县乡村振兴简报（2024年）
 日前，东营海关发布数据，全县出口值达到120亿元。
 
 三、数字化
-截至今年3月，全县生产设备数字化率达到48.5%。到2026年，全县培育智能工厂10家，制造业增加值占地区生产总值比重达到35%。
+截至今年3月，全县生产设备数字化率达到48.5%。全县累计培育省级专精特新企业25家。到2026年，全县培育智能工厂10家，制造业增加值占地区生产总值比重达到35%。
 
 四、人才活动
 样本县设立“人才贷”风险补偿金，为高层次人才创办企业提供贷款贴息补贴。
@@ -201,6 +201,7 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         ("到2026年样本县地区生产总值目标是多少？", "比重"),
         # a goal asked, where the corpus reports only where things stand
         ("样本县生产设备数字化率的目标是多少？", "现状"),
+        ("到2026年样本县省级专精特新企业的目标数量是多少家？", "现状"),
         # a phase asked in English that the passage gives no figure for
         ("What is the total investment of phase II of the aquaculture park?", "二期"),
         ("How much will the second phase of the aquaculture park cost?", "二期"),

@@ -47,7 +47,7 @@ _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
 _SHARE_Q = re.compile(r"比重|比例|占比|百分|份额|share|percentage|proportion|ratio", re.I)
 _GOAL_Q = re.compile(r"目标|力争|计划|打算|要达到|预计|到\s*20\d\d\s*年"
                      r"|\bby 20\d\d\b|\btarget|\baim|\bplan", re.I)
-_STATUS_A = re.compile(r"截至|截止|目前|现已|已经|去年|今年\d{1,2}月|\d{4}年\d{1,2}月底")
+_STATUS_A = re.compile(r"截至|截止|目前|现已|已经|累计|去年|今年\d{1,2}月|\d{4}年\d{1,2}月底")
 _GOAL_A = re.compile(r"力争|目标|到\s*20\d\d\s*年|预计|计划|将|要|打造|争取|届时|年均|期间")
 
 
