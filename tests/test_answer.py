@@ -21,6 +21,19 @@ from qa.tokens.translate import Glossary
         ("青岛优先发展的2个先导产业是哪两个？", "list"),
         ("在发布会上表示主攻方向是“10+1”产业的市领导是谁？", "person"),
         ("青岛为什么要升级产业体系？", "other"),
+        # the place's type names the kind: towns, streets, countries, not 国家级 or 市场
+        ("养殖园区建在哪个镇？", "place"),
+        ("In which town was the park built?", "place"),
+        ("Which two countries are named?", "place"),
+        ("Which districts of Qingdao host the segment?", "place"),
+        ("哪些国家级平台落户青岛？", "list"),
+        # a place that only says whose centre or office it is: the organisation is asked
+        ("From which Laoshan District center did reporters learn this?", "org"),
+        ("Which authority released the data?", "org"),
+        ("Which Haier factory was named a lighthouse?", "org"),
+        # how long; where … rank asks for a rank
+        ("从开工到出鱼用了多久？", "number"),
+        ("Where did Qingdao rank among the cities?", "number"),
     ],
 )
 def test_question_kind(question, kind):

@@ -11,7 +11,8 @@ import re
 
 _NUMBER_Q = re.compile(
     r"多少|几[个家项年条类大种]|几|比重|比例|占比|规模|目标|增长|达到|多大|数量|金额"
-    r"|多久|多长时间|多长|how (many|much|long)|what (percentage|share|proportion|number|amount"
+    r"|多久|多长时间|多长|how (many|much|long)|\brank(?:ed|s)?\b"
+    r"|what (percentage|share|proportion|number|amount"
     r"|target)|number of"
     r"|how large|how big|what (?:\w+ ){0,3}(?:scale|size|target|value|output|revenue|capacity"
     r"|investment|growth rate|rate|amount|total)\b",
@@ -20,8 +21,11 @@ _NUMBER_Q = re.compile(
 _PLACE_Q = re.compile(
     r"哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])"
     r"|哪(?:个|些|[两三四五]个)?(?:区|市|县|镇|乡|村|街道|省|国家|城市|园区)(?![级场委])"
-    r"|where|which (?:\w+ )?(?:district|city|cities|area|region|park|zone|town|township|county"
-    r"|counties|province|country|countries|street|village)",
+    r"|where(?!.*\brank)|which (?:\w+ )?(?:district|city|cities|area|region|park|zone|town"
+    r"|township|county|counties|province|country|countries|street|village)s?\b"
+    # "which Laoshan District center": the place names whose centre, office or company it is
+    r"(?! (?:cent(?:er|re)|office|bureau|government|committee|company|institute|authority"
+    r"|department|association|enterprise))",
     re.I,
 )
 _DATE_Q = re.compile(

@@ -82,6 +82,7 @@ _LINKS = frozenset("是 为 有 达到 达 要 将 能 的".split())
 # Units that answer a question by its wording: 占比 → a share, 总值 → an amount of money.
 _UNIT_HINTS = (
     (re.compile(r"多久|多长时间|how long", re.I), ("个月", "年", "天", "小时", "周")),
+    (re.compile(r"\brank|排名|排第|第几|位次|名次", re.I), ("位", "名")),
     (re.compile(r"比重|比例|占比|百分|增速|增长|提高|下降|率"), ("%", "％", "个百分点", "百分点")),
     (re.compile(r"总值|总额|产值|规模|收入|营收|投资|金额|增加值|资金|基金|销售额|利润|gdp|生产总值"),
      ("亿元", "万元", "亿美元", "万美元", "亿", "万亿", "元")),

@@ -134,10 +134,20 @@ def orgs(words: Words, asked: str) -> list[tuple[int, int]]:
         if not (tag == "nt" or named or _ORG_SUFFIX.search(word)):
             continue
         lo = i
-        # Over the name's own words: nouns, abbreviations, set phrases (技术创新), attributes.
-        while lo > 0 and words[lo - 1][3].startswith(_ORG_PART_TAGS) \
-                and not words[lo - 1][3].startswith("nr") and i - lo < 5 \
-                and words[lo - 1][2] not in _LIST_OPENERS:
+        # Over the name's own words: nouns, abbreviations, set phrases (技术创新), attributes,
+        # and a place in brackets (优创（青岛）数据技术有限公司).
+        while lo > 0 and i - lo < 7:
+            prev = words[lo - 1]
+            if prev[2] in ("）", ")") and lo >= 3 and words[lo - 3][2] in ("（", "(") \
+                    and words[lo - 2][3] == "ns" and lo >= 4 and words[lo - 4][2].strip() \
+                    and words[lo - 4][3].startswith(_ORG_PART_TAGS):
+                lo -= 3
+                continue
+            # A brand jieba reads as a person's name counts after a place (青岛 + 蓝科途).
+            brand = prev[3].startswith("nr") and lo >= 2 and words[lo - 2][3] == "ns"
+            if not (prev[3].startswith(_ORG_PART_TAGS) or brand) \
+                    or (prev[3].startswith("nr") and not brand) or prev[2] in _LIST_OPENERS:
+                break
             lo -= 1
         a = words[lo][0]
         if b - a >= 3 and fold("".join(w[2] for w in words[lo : i + 1])) not in asked:
