@@ -73,7 +73,7 @@ TOWN = """样本县乡村振兴简报（2024年）
 星河陆上循环养殖园区建在大柳镇，园区一期总投资2.5亿元，产品主要销往上海。园区从开工到首批出鱼仅用了8个月。县里的产业目录每两年更新发布一次。
 
 二、数据发布
-日前，东营海关发布数据，全县出口值达到120亿元，出口规模在全省各县中居第7位。优创（东营）数据技术有限公司承担了全县数据平台建设。
+日前，东营海关发布数据，全县出口值达到120亿元，出口规模在全省各县中居第7位。优创（东营）数据技术有限公司承担了全县数据平台建设。全县规划由农业农村工作专班编制。
 
 三、数字化
 截至今年3月，全县生产设备数字化率达到48.5%。全县累计培育省级专精特新企业25家。到2026年，全县培育智能工厂10家，制造业增加值占地区生产总值比重达到35%。
@@ -159,6 +159,8 @@ def check_offsets(qa, answer):
         ("Which authority released the county's export data?", "东营海关"),
         # a company name with a place in brackets, whole
         ("哪家公司承担了全县数据平台建设？", "优创（东营）数据技术有限公司"),
+        # a working group, and a programme, by their type words
+        ("样本县的规划由哪个工作专班编制？", "农业农村工作专班"),
         # "where … rank" asks for a rank, not a place
         ("Where did the county's exports rank among the counties of the province?", "第7位"),
     ],

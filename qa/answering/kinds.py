@@ -22,7 +22,7 @@ _PLACE_Q = re.compile(
     r"哪里|哪儿|何处|什么地方|哪个地方|在哪(?![一二两三四五六七八九十几])"
     r"|哪(?:个|些|[两三四五]个)?(?:区|市|县|镇|乡|村|街道|省|国家|城市|园区)(?![级场委])"
     r"|where(?!.*\brank)|which (?:\w+ )?(?:district|city|cities|area|region|park|zone|town"
-    r"|township|county|counties|province|country|countries|street|village)s?\b"
+    r"|township|county|counties|province|country|countries|street|village)s?\b(?!-)"
     # "which Laoshan District center": the place names whose centre, office or company it is
     r"(?! (?:cent(?:er|re)|office|bureau|government|committee|company|institute|authority"
     r"|department|association|enterprise))",
@@ -64,12 +64,13 @@ _NAME_A = re.compile(r"[“《「\"][^”》」\"]{2,20}[”》」\"]")
 _TITLE_Q = re.compile(r"什么职务|何职|什么职位|担任什么|任什么|什么头衔|what (position|post|title)"
                       r"|which (position|post)", re.I)
 _ORG_Q = re.compile(
-    r"哪家(?!.*哪些)|哪所|哪个(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团|银行)"
+    r"哪家(?!.*哪些)|哪所|哪个(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团|银行|工作专班|专班|工作组)"
     r"|什么(?:企业|公司|机构|单位|平台|研究院|部门)"
     r"|which (?:[\w'-]+ ){0,3}?(?:company|companies|firm|university|institute|institution"
     r"|organi[sz]ation|platform|agency|authority|office|bureau|department|enterprise|group"
     r"|bank|college|school|center|centre|factory|plant|manufacturer|brand|commission"
-    r"|ministry|administration)\b",
+    r"|ministry|administration|working group|task force|programme|program|campaign"
+    r"|initiative)\b",
     re.I,
 )
 _ORG_A = re.compile(

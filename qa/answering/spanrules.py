@@ -62,7 +62,7 @@ _JOINERS = frozenset("和 及 与 以及 、".split())
 _QUOTED = re.compile(r"[“《「\"]([^”》」\"\n]{2,30})[”》」\"]")
 _ORG_SUFFIX = re.compile(
     r"(大学|学院|公司|集团|研究院|研究所|实验室|银行|医院|协会|商会|中心|海关|[局厅署]"
-    r"|委员会|办公室|新闻办|联盟)$")
+    r"|委员会|办公室|新闻办|联盟|专班|工作组|小组|计划|行动|工程)$")
 _NAME_TITLES = re.compile(rf"(?:{JOB_TITLES})$")
 
 
@@ -95,6 +95,8 @@ _UNIT_HINTS = (
 _ORG_TYPES = (
     (re.compile(r"大学|高校|university", re.I), ("大学",)),
     (re.compile(r"学院|college|school", re.I), ("学院",)),
+    (re.compile(r"专班|工作组|working group|task force", re.I), ("专班", "工作组", "小组")),
+    (re.compile(r"programme|program|campaign|initiative", re.I), ("计划", "行动", "工程")),
     (re.compile(r"公司|企业|集团|company|firm|enterprise|group", re.I), ("公司", "集团")),
     (re.compile(r"研究院|研究所|institute", re.I), ("研究院", "研究所")),
     (re.compile(r"银行|bank", re.I), ("银行",)),
