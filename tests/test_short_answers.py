@@ -75,6 +75,8 @@ TOWN = """样本县乡村振兴简报（2024年）
 二、数据发布
 日前，东营海关发布数据，全县出口值达到120亿元，出口规模在全省各县中居第7位。优创（东营）数据技术有限公司承担了全县数据平台建设。全县规划由农业农村工作专班编制。
 
+从产业类别看，农机装备、食品加工、文旅融合等3类项目数量最多，分别为9个、7个、5个，总投资分别为12.5亿元、8.6亿元、4.1亿元。2024年全县对韩国、日本、东盟等市场出口分别增长6.1%、4.2%、9.8%。
+
 三、数字化
 截至今年3月，全县生产设备数字化率达到48.5%。全县累计培育省级专精特新企业25家。到2026年，全县培育智能工厂10家，制造业增加值占地区生产总值比重达到35%。
 
@@ -159,6 +161,11 @@ def check_offsets(qa, answer):
         ("Which authority released the county's export data?", "东营海关"),
         # a company name with a place in brackets, whole
         ("哪家公司承担了全县数据平台建设？", "优创（东营）数据技术有限公司"),
+        # items paired with figures in order: the list named in the clause before 分别, a
+        # second list of figures for the same items, the list's head and tail not items
+        ("样本县文旅融合类项目有多少个？", "5个"),
+        ("样本县食品加工类项目总投资是多少？", "8.6亿元"),
+        ("2024年样本县对日本出口增长多少？", "4.2%"),
         # a working group, and a programme, by their type words
         ("样本县的规划由哪个工作专班编制？", "农业农村工作专班"),
         # "where … rank" asks for a rank, not a place

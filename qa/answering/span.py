@@ -271,11 +271,11 @@ class SpanFinder:
         if kind == "number" and units:
             counted = [(a, b) for a, b in spans if text[a:b].rstrip().endswith(tuple(units))]
             spans = counted or spans
+        prefer = _preferred_units(question, unit)
         if kind == "number":
-            aligned = self._respectively(asked, text, start, end, spans)
+            aligned = self._respectively(asked, text, start, end, spans, prefer)
             if aligned is not None:
                 return aligned
-        prefer = _preferred_units(question, unit)
         # A figure's or a date's subject stands before it; so does a person's post.
         right = 0.5 if kind in ("number", "date", "title") else 0.8 if kind == "person" else 1.0
         best: Span | None = None
@@ -300,17 +300,45 @@ class SpanFinder:
                 best = Span(a, b, kind, round(score, 4))
         return best
 
+    def _items(self, clause: str) -> list[str]:
+        """The listed items of ``2024年全市对欧盟、美国、日本等传统市场出口``: 欧盟, 美国, 日本.
+
+        The clause's head (up to its last verb, preposition or date) belongs to no item, nor
+        does what follows 等; only the items themselves tell the figures apart.
+        """
+        items = [i for i in _ITEM_SPLIT.split(clause) if i.strip()]
+        if len(items) < 2:
+            return items
+        items[-1] = items[-1].split("等", 1)[0] or items[-1]
+        words = self._tagger.tag(items[0])
+        cut = max((i + 1 for i, (_a, _b, w, t) in enumerate(words)
+                   if t.startswith(("p", "v", "u", "c", "m", "t")) and i + 1 < len(words)),
+                  default=0)
+        if cut:
+            items[0] = items[0][words[cut][0]:]
+        return items
+
     def _respectively(
-        self, asked: str, text: str, start: int, end: int, spans: Sequence[tuple[int, int]]
+        self, asked: str, text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
+        prefer: Sequence[str] = (),
     ) -> Span | None:
         """``A、B、C分别达到55家、20家、280家``: the figure in the place of the item asked.
 
         The items before 分别 and the figures after it pair up in order; the item that
         shares most with the question picks its figure.
         """
+        previous: list[str] = []
+        chosen: Span | None = None
         for m in _RESPECTIVELY.finditer(text, start, end):
-            lo = max((c.end() for c in _CLAUSE_END.finditer(text, start, m.start())), default=start)
-            items = [i for i in _ITEM_SPLIT.split(text[lo : m.start()]) if i.strip()]
+            ends = [start, *(c.end() for c in _CLAUSE_END.finditer(text, start, m.start()))]
+            items = self._items(text[ends[-1] : m.start()])
+            if len(items) < 2 and previous:
+                # "A、B分别为15个、12个，总投资分别为180.6亿元、194亿元": the same items again.
+                items = previous
+            if len(items) < 2 and len(ends) >= 2:
+                # "A、B、C等3类项目数量最多，分别为…": the items stand in the clause before.
+                items = self._items(text[ends[-2] : ends[-1] - 1])
+            previous = items if len(items) >= 2 else previous
             values = [(a, b) for a, b in spans if a >= m.end()]
             # The figures must follow one another, joined by 、/和 only.
             run = values[:1]
@@ -325,8 +353,15 @@ class SpanFinder:
             best = max(range(len(items)), key=lambda i: (scores[i], -i))
             if scores[best] > 0 and scores.count(scores[best]) == 1:
                 a, b = run[best]
-                return Span(a, b, "number", round(1.0 + scores[best], 4))
-        return None
+                # Of two lists of figures for the same items (数量…分别为15个、12个，总投资分别为
+                # 180.6亿元、194亿元), the one in the unit asked, or whose own words are asked.
+                fit = 0.5 * self.overlap(self._weights(asked), text[ends[-1] : m.start()])
+                if prefer and any(unit_end(text[a:b]).endswith(u) for u in prefer):
+                    fit += 0.3
+                found = Span(a, b, "number", round(1.0 + scores[best] + fit, 4))
+                if chosen is None or found.score > chosen.score + 1e-9:
+                    chosen = found
+        return chosen
 
     def _clause(
         self, question: str, weights: Mapping[str, float], text: str, start: int, end: int,
