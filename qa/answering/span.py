@@ -64,6 +64,9 @@ _CLASSIFIER_END = re.compile(
     r"(?:名|个|家|项|台|辆|艘|座|套|户|位|件|条|所|类|种|款|批|支|颗|片|部|处|起)$"
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# What may stand between a count and what it counts (5个以上全国领先的智能工厂), or end
+# it (10项左右、…).
+_QUALIFIER = re.compile(r"左右|以上|以下|以内|上下")
 
 
 class SpanFinder:
@@ -283,8 +286,10 @@ class SpanFinder:
             value = text[a:b]
             # A count in a classifier directly before a noun counts that noun (500名管理人才,
             # 25家智能工厂): its subject stands after it, as much as before.
+            qualifier = _QUALIFIER.match(text, b)
+            after = qualifier.end() if qualifier else b
             side = 1.0 if kind == "number" and _CLASSIFIER_END.search(value) and \
-                _CJK.match(text, b) else right
+                _CJK.match(text, after) else right
             score = self._support(weights, text, start, end, a, b, side)
             if prefer and any(unit_end(value).endswith(u) for u in prefer):
                 score += 0.3
