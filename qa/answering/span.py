@@ -64,6 +64,9 @@ _CLASSIFIER_END = re.compile(
     r"(?:名|个|家|项|台|辆|艘|座|套|户|位|件|条|所|类|种|款|批|支|颗|片|部|处|起)$"
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# The type word a name is asked by: 什么钻井平台, 哪条生产线, 什么项目.
+_TYPE_ASKED = re.compile(r"什么|哪[个条家种类项所座]")
+_LABELS = frozenset("指标 方面 内容 情况 问题 作用 工作 要求 原则 方式 领域".split())
 # What may stand between a count and what it counts (5个以上全国领先的智能工厂), or end
 # it (10项左右、…).
 _QUALIFIER = re.compile(r"左右|以上|以下|以内|上下")
@@ -223,6 +226,39 @@ class SpanFinder:
         return got / total
 
     def find(
+        self, question: str, kind: str, text: str, start: int, end: int,
+        unit: str | None = None, units: Sequence[str] = (),
+    ) -> Span | None:
+        """The short answer to ``question`` inside ``text[start:end]``, or ``None``.
+
+        See :meth:`_find`; a name is then given with the type word the question asks it by
+        (什么钻井平台 → 座底式海洋钻井平台), and without a trailing 等.
+        """
+        found = self._find(question, kind, text, start, end, unit, units)
+        if found is None or found.kind in ("number", "date", "list"):
+            return found
+        a, b = found.start, found.end
+        noun = self._type_asked(question)
+        if len(noun) >= 2 and text.startswith(noun, b) and b + len(noun) <= end:
+            b += len(noun)
+        b = a + len(re.sub(r"等+$", "", text[a:b])) if re.search(r".等+$", text[a:b]) else b
+        return found if (a, b) == (found.start, found.end) else Span(a, b, found.kind, found.score)
+
+    def _type_asked(self, question: str) -> str:
+        """The nouns right after 什么 or 哪条/哪个…: the type a name is asked by (钻井平台)."""
+        asked = _TYPE_ASKED.search(question)
+        if not asked:
+            return ""
+        words = self._tagger.tag(question[asked.end() :])
+        out = ""
+        for _a, _b, word, tag in words[:3]:
+            if not tag.startswith(("n", "vn")) or len(out) + len(word) > 6:
+                break
+            out += word
+        # A label, not a name's type: 什么指标 is answered by the indicator alone.
+        return "" if out in _LABELS else out
+
+    def _find(
         self, question: str, kind: str, text: str, start: int, end: int,
         unit: str | None = None, units: Sequence[str] = (),
     ) -> Span | None:
