@@ -29,6 +29,9 @@ from .spanrules import (
 
 Words = Sequence[tuple[int, int, str, str]]
 _HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+# A venue after a place name is part of it (青岛金茂湾 + 购物中心, 市民 + 广场 is not one).
+_VENUE = re.compile(r"(购物中心|广场|大厦|酒店|会展中心|会议中心|体育馆|体育中心|剧院|博物馆"
+                    r"|美术馆|展览馆|商场)$")
 _ORG_PART_TAGS = ("ns", "nz", "nt", "n", "j", "eng", "l", "b")
 
 
@@ -84,7 +87,8 @@ def places_in(
                 words[lo - 1][3] in ("a", "b", "n", "ng") and _HAN_CHAR.match(words[lo - 1][2]):
             lo -= 1
         hi = i
-        while hi + 1 < len(words) and _PLACE_SUFFIX.search(words[hi + 1][2]) and \
+        while hi + 1 < len(words) and (_PLACE_SUFFIX.search(words[hi + 1][2])
+                                        or _VENUE.search(words[hi + 1][2])) and \
                 words[hi + 1][3] in ("n", "ns", "nz", "s") and hi - i < 2:
             hi += 1
         singles.append((words[lo][0], words[hi][1]))
