@@ -2,7 +2,8 @@
 
 A question names things the answer must be about: a year, a place, a programme in quotes,
 the indicator beside its wh-word (研发投入 in …研发投入是多少), a unit (多少名, 多少家), a
-project phase (二期), a district paired with a subject. Each check here returns the reason an
+project phase (二期, phase II), a district paired with a subject, a goal rather than where things
+stand, the indicator itself rather than a share of it. Each check here returns the reason an
 answer fails it (the text the user reads) or ``""``; the answerer abstains on the first.
 """
 
@@ -42,9 +43,10 @@ _DISTRICT = re.compile(r"(新区|区|县|市)$")
 # Sentences that pair listed items with figures in order (A、B分别达到X、Y).
 _RESPECTIVE = re.compile(r"分别|依次|各为|各是")
 _CLAUSE_SPLIT = re.compile(r"[，,；;。！？!?\n]")
+# A question that asks for a share itself (then 占…比重 is the answer, not a share of it).
+_SHARE_Q = re.compile(r"比重|比例|占比|百分|份额|share|percentage|proportion|ratio", re.I)
 # A question after a goal (到2026年…目标), and a sentence that reports where things stand
 # (截至今年3月…达到) without naming a goal: the figure is today's, not the one asked.
-_SHARE_Q = re.compile(r"比重|比例|占比|百分|份额|share|percentage|proportion|ratio", re.I)
 _GOAL_Q = re.compile(r"目标|力争|计划|打算|要达到|预计|到\s*20\d\d\s*年"
                      r"|\bby 20\d\d\b|\btarget|\baim|\bplan", re.I)
 _STATUS_A = re.compile(r"截至|截止|目前|现已|已经|累计|去年|今年\d{1,2}月|\d{4}年\d{1,2}月底")
@@ -160,7 +162,9 @@ class Constraints:
           sentence or its headings;
         * a figure asked in people (多少名), companies (多少家) or money (多少亿元) must be
           counted in them;
-        * a project phase (二期) must be the phase the sentence speaks of;
+        * a project phase (二期, phase II) must be the phase the sentence speaks of;
+        * a figure that is a share of what is asked (占地区生产总值比重) does not answer for it;
+        * a goal asked (目标, 到2026年) is not answered by where things stand (截至, 累计);
         * a district the question names must stand in one clause with the question's
           most specific word (磁存储芯片), or head the section: the corpus pairs them there.
         """

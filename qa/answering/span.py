@@ -241,7 +241,9 @@ class SpanFinder:
         noun = self._type_asked(question)
         if len(noun) >= 2 and text.startswith(noun, b) and b + len(noun) <= end:
             b += len(noun)
-        b = a + len(re.sub(r"等+$", "", text[a:b])) if re.search(r".等+$", text[a:b]) else b
+        trailing = re.search(r"(?<=.)等+$", text[a:b])
+        if trailing:
+            b = a + trailing.start()
         return found if (a, b) == (found.start, found.end) else Span(a, b, found.kind, found.score)
 
     def _type_asked(self, question: str) -> str:
@@ -352,7 +354,7 @@ class SpanFinder:
             return items
         items[-1] = items[-1].split("等", 1)[0] or items[-1]
         words = self._tagger.tag(items[0])
-        cut = max((i + 1 for i, (_a, _b, w, t) in enumerate(words)
+        cut = max((i + 1 for i, (_a, _b, _w, t) in enumerate(words)
                    if t.startswith(("p", "v", "u", "c", "m", "t")) and i + 1 < len(words)),
                   default=0)
         if cut:
