@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
@@ -381,14 +382,15 @@ class Answerer:
         return trim(text, a, b)
 
 
-def _place_entries() -> list[str]:
+@cache
+def _place_entries() -> tuple[str, ...]:
     from importlib.resources import files
 
     text = files("qa").joinpath("data/places.txt").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if not line.startswith("#")]
     # English entries are tab-separated (``Hong Kong=香港``); Chinese ones any whitespace.
-    return [w.strip() for line in lines
-            for w in (line.split("\t") if "=" in line else line.split()) if w.strip()]
+    return tuple(w.strip() for line in lines
+                 for w in (line.split("\t") if "=" in line else line.split()) if w.strip())
 
 
 def load_places() -> list[str]:

@@ -92,6 +92,9 @@ class Constraints:
         self._entities = frozenset(entities)
         self._fold = fold
         self._english = {k.lower(): v for k, v in (english_places or {}).items()}
+        # One pass over an English question finds every English place name it holds.
+        names = "|".join(re.escape(n) for n in sorted(self._english, key=len, reverse=True))
+        self._english_names = re.compile(rf"(?<![a-z])(?:{names})(?![a-z])") if names else None
 
     def unknown_anchor(self, question: str) -> str | None:
         """A year, place or quoted name in the question that the corpus never mentions.
@@ -253,7 +256,8 @@ class Constraints:
 
         An English question's places are those of the English place list, by Chinese name.
         """
-        english = [zh for en, zh in self._english.items() if _names(en, question.lower())]
+        found = self._english_names.findall(question.lower()) if self._english_names else []
+        english = [self._english[name] for name in found]
         return [p for p in dict.fromkeys([*self._spans.places(folded), *english])
                 if len(p) >= 2 and p not in _SCOPES and self._mentions(fold(p))
                 and self._place_idf(p) > 0]

@@ -19,23 +19,21 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .kinds import UNIT, fold
+from .respectively import respective_figure
 from .spanrules import (
     _CLAUSE_END,
     _GENERIC,
     _HEAD_TAGS,
     _ITEM_MARK,
-    _ITEM_SPLIT,
     _LINKS,
     _LIST_ASK,
     _LIST_SEP,
     _NOUN_TAGS,
-    _RESPECTIVELY,
     _WH,
     Tagger,
-    _org_types,
-    _place_types,
     _preferred_units,
     clauses,
+    type_endings,
     unit_end,
 )
 from .values import dates, lists, numbers, orgs, persons, places_in, quoted, titles
@@ -314,11 +312,14 @@ class SpanFinder:
             spans = counted or spans
         prefer = _preferred_units(question, unit)
         if kind == "number":
-            aligned = self._respectively(asked, text, start, end, spans, prefer)
+            by_asked = self._weights(asked)
+            aligned = respective_figure(self._tagger, lambda t: self.overlap(by_asked, t),
+                                        text, start, end, spans, prefer)
             if aligned is not None:
-                return aligned
+                return Span(aligned[0], aligned[1], "number", aligned[2])
         # A figure's or a date's subject stands before it; so does a person's post.
         right = 0.5 if kind in ("number", "date", "title") else 0.8 if kind == "person" else 1.0
+        endings = type_endings(kind, question)
         best: Span | None = None
         for a, b in spans:
             value = text[a:b]
@@ -335,76 +336,11 @@ class SpanFinder:
                 score -= 0.2  # a bare number is rarely the figure asked for
             if kind == "list":
                 score += 0.05 * text.count(_LIST_SEP, a, b)
-            if kind == "org" and any(value.endswith(x) for x in _org_types(question)):
-                score += 0.5
-            if kind == "place" and any(value.endswith(x) for x in _place_types(question)):
+            if endings and value.endswith(endings):
                 score += 0.5
             if best is None or score > best.score + 1e-9:
                 best = Span(a, b, kind, round(score, 4))
         return best
-
-    def _items(self, clause: str) -> list[str]:
-        """The listed items of ``2024年全市对欧盟、美国、日本等传统市场出口``: 欧盟, 美国, 日本.
-
-        The clause's head (up to its last verb, preposition or date) belongs to no item, nor
-        does what follows 等; only the items themselves tell the figures apart.
-        """
-        items = [i for i in _ITEM_SPLIT.split(clause) if i.strip()]
-        if len(items) < 2:
-            return items
-        items[-1] = items[-1].split("等", 1)[0] or items[-1]
-        words = self._tagger.tag(items[0])
-        cut = max((i + 1 for i, (_a, _b, _w, t) in enumerate(words)
-                   if t.startswith(("p", "v", "u", "c", "m", "t")) and i + 1 < len(words)),
-                  default=0)
-        if cut:
-            items[0] = items[0][words[cut][0]:]
-        return items
-
-    def _respectively(
-        self, asked: str, text: str, start: int, end: int, spans: Sequence[tuple[int, int]],
-        prefer: Sequence[str] = (),
-    ) -> Span | None:
-        """``A、B、C分别达到55家、20家、280家``: the figure in the place of the item asked.
-
-        The items before 分别 and the figures after it pair up in order; the item that
-        shares most with the question picks its figure.
-        """
-        previous: list[str] = []
-        chosen: Span | None = None
-        for m in _RESPECTIVELY.finditer(text, start, end):
-            ends = [start, *(c.end() for c in _CLAUSE_END.finditer(text, start, m.start()))]
-            items = self._items(text[ends[-1] : m.start()])
-            if len(items) < 2 and previous:
-                # "A、B分别为15个、12个，总投资分别为180.6亿元、194亿元": the same items again.
-                items = previous
-            if len(items) < 2 and len(ends) >= 2:
-                # "A、B、C等3类项目数量最多，分别为…": the items stand in the clause before.
-                items = self._items(text[ends[-2] : ends[-1] - 1])
-            previous = items if len(items) >= 2 else previous
-            values = [(a, b) for a, b in spans if a >= m.end()]
-            # The figures must follow one another, joined by 、/和 only.
-            run = values[:1]
-            for a, b in values[1:]:
-                if text[run[-1][1] : a].strip() in ("、", "和", "及", "，"):
-                    run.append((a, b))
-                else:
-                    break
-            if len(items) < 2 or len(run) != len(items):
-                continue
-            scores = [self.overlap(self._weights(asked), item) for item in items]
-            best = max(range(len(items)), key=lambda i: (scores[i], -i))
-            if scores[best] > 0 and scores.count(scores[best]) == 1:
-                a, b = run[best]
-                # Of two lists of figures for the same items (数量…分别为15个、12个，总投资分别为
-                # 180.6亿元、194亿元), the one in the unit asked, or whose own words are asked.
-                fit = 0.5 * self.overlap(self._weights(asked), text[ends[-1] : m.start()])
-                if prefer and any(unit_end(text[a:b]).endswith(u) for u in prefer):
-                    fit += 0.3
-                found = Span(a, b, "number", round(1.0 + scores[best] + fit, 4))
-                if chosen is None or found.score > chosen.score + 1e-9:
-                    chosen = found
-        return chosen
 
     def _clause(
         self, question: str, weights: Mapping[str, float], text: str, start: int, end: int,

@@ -118,17 +118,14 @@ _PLACE_TYPES = (
 )
 
 
-def _place_types(question: str) -> tuple[str, ...]:
-    """The endings of the kind of place asked for (镇 for 哪个镇 / which town)."""
-    for pattern, endings in _PLACE_TYPES:
-        if pattern.search(question):
-            return endings
-    return ()
+def type_endings(kind: str, question: str) -> tuple[str, ...]:
+    """The endings of the kind of organisation or place asked for.
 
-
-def _org_types(question: str) -> tuple[str, ...]:
-    """The endings of the kind of organisation asked for (大学 for 哪所大学 / which university)."""
-    for pattern, endings in _ORG_TYPES:
+    大学 for 哪所大学 / which university, 镇 for 哪个镇 / which town; empty for other kinds or
+    when the question names no type.
+    """
+    table = _ORG_TYPES if kind == "org" else _PLACE_TYPES if kind == "place" else ()
+    for pattern, endings in table:
         if pattern.search(question):
             return endings
     return ()
