@@ -351,14 +351,31 @@ class QA:
         where = checked_filter(self.chunks, args.doc, args.since, args.until)
         parts = split_question(self.tokenizer.fold(question), self._answerer.words)
         if len(parts) > 1:
-            answers = [self._ask_one(p, args.k, args.mode, where) for p in parts]
+            # The whole question's best passage often holds both answers side by side
+            # (A实现产值400亿元，B实现产值100亿元) where a part alone ranks it lower.
+            whole = self._ranked(question, args.k, args.mode, where)[1][:1]
+            answers = [self._ask_one(p, args.k, args.mode, where, whole) for p in parts]
             return combine(question, answers, args.k, ABSTAIN_TEXT)
         return self._ask_one(question, args.k, args.mode, where)
 
-    def _ask_one(self, question: str, k: int, mode: str, where: Filter | None) -> Answer:
+    def _ranked(
+        self, question: str, k: int, mode: str, where: Filter | None
+    ) -> tuple[np.ndarray, list[ScoredId]]:
         vector = self._embed([question])[0]
         depth = max(k, self.settings.answer.passages)
-        ranked = self._modes[mode].search([Query(question, vector)], depth, where)[0]
+        return vector, self._modes[mode].search([Query(question, vector)], depth, where)[0]
+
+    def _ask_one(
+        self, question: str, k: int, mode: str, where: Filter | None,
+        also: Sequence[ScoredId] = (),
+    ) -> Answer:
+        vector, ranked = self._ranked(question, k, mode, where)
+        keep = self.settings.answer.passages - len(also)
+        extra = [a for a in also if a.id not in {r.id for r in ranked[:keep]}]
+        if extra:
+            # Passages found for the whole question join a part's own, before its last.
+            own = [r for r in ranked if r.id not in {a.id for a in extra}]
+            ranked = [*own[:keep], *extra, *own[keep:]]
         hits = [self._hit(found, rank) for rank, found in enumerate(ranked, start=1)]
         answer = self._answerer.answer(question, hits, vector)
         return dataclasses.replace(answer, citations=answer.citations[:k])

@@ -88,6 +88,24 @@ TOWN = """样本县乡村振兴简报（2024年）
 """
 
 
+# A district's plan: a document title holding a year, a scope word beside districts, a
+# company known by its trade (大东科技), a person named without a post, green energy.
+GREEN = """样本区绿色能源发展规划
+
+一、编制依据
+依据《样本区国民经济和社会发展第十四个五年规划和2040年远景目标纲要》，特制定本规划。样本区按照全区统筹原则，推动储能装备产业集聚发展。
+
+二、发展目标
+绿色能源产业聚焦风电、光伏、储能等方向，力争到2027年，样本区绿色能源产业规模达到500亿元，东湖区、北山区各建成一个储能基地。
+
+三、重点企业
+依托东华集团、海佳机械等，提升纺织设备的智能化水平；依托大东科技，推动数控机床向高精度发展。
+
+四、项目进展
+赵刚表示，样本区太阳能光伏园区将于明年扩建。
+"""
+
+
 @pytest.fixture(scope="module")
 def made_up(tmp_path_factory: pytest.TempPathFactory):
     from qa import QA
@@ -100,6 +118,7 @@ def made_up(tmp_path_factory: pytest.TempPathFactory):
     (corpus / "page.txt").write_text(PAGE, encoding="utf-8")
     (corpus / "port.txt").write_text(PORT, encoding="utf-8")
     (corpus / "town.txt").write_text(TOWN, encoding="utf-8")
+    (corpus / "green.txt").write_text(GREEN, encoding="utf-8")
     return QA.build(corpus, root / "index", progress=False), corpus
 
 
@@ -176,6 +195,10 @@ def check_offsets(qa, answer):
         ("样本县县里对哪条生产线实施增产提效？", "高端冰吧酒柜生产线"),
         # a working group, and a programme, by their type words
         ("样本县的规划由哪个工作专班编制？", "农业农村工作专班"),
+        # a company known by its trade (科技), in the clause of what is asked
+        ("样本区数控机床发展依托哪家企业？", "大东科技"),
+        # 太阳 is tagged a place by jieba, but a question is not about it as about a city
+        ("到2027年，样本区靠风和太阳发电的绿色能源产业规模达到多少？", "500亿元"),
         # "where … rank" asks for a rank, not a place
         ("Where did the county's exports rank among the counties of the province?", "第7位"),
     ],
@@ -226,6 +249,16 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         # a phase asked in English that the passage gives no figure for
         ("What is the total investment of phase II of the aquaculture park?", "二期"),
         ("How much will the second phase of the aquaculture park cost?", "二期"),
+        # a year only in a document's title (《…2040年远景目标纲要》) gives no figure for it,
+        # and the numbers of a title (第十四个, 五年) are no figures
+        ("What output value does the district target for 2040?", "2040"),
+        ("样本区国民经济和社会发展规划的产值是多少？", "数字"),
+        # a scope (全区) is not the district asked for
+        ("储能装备产业布局在哪个区？", "地点"),
+        # a post asked of someone the corpus names without one
+        ("赵刚在样本区担任什么职务？", "职务"),
+        # a country the corpus never mentions, in English
+        ("What is Germany's target for green energy output?", "Germany"),
     ],
 )
 def test_near_miss_questions_abstain(made_up, question, why):
@@ -317,3 +350,14 @@ def test_english_place_names_are_words_and_stand_for_their_chinese_names(made_up
     answer = qa.ask("What is Yantai's export value?")
     assert answer.abstained and "Yantai" in answer.reason
 
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Which Hisense subsidiary ranks sixth in the world for optical modules?",
+     "Which maker delivered the first diesel engine?", "哪家企业牵头数控机床？"],
+)
+def test_company_questions_ask_for_an_organisation(question):
+    from qa.answering.kinds import question_kind
+
+    assert question_kind(question.lower()) == "org"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 
 import numpy as np
 
@@ -37,6 +36,8 @@ from qa.answering.kinds import (
     trim,
     unit_class,
 )
+from qa.answering.placenames import english_places as english_places
+from qa.answering.placenames import load_places as load_places
 from qa.answering.span import SpanFinder
 from qa.answering.spanrules import Tagger, source_offsets
 from qa.config import AnswerConfig
@@ -55,12 +56,14 @@ _QUESTION_WORDS = re.compile(
 
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_TITLED = re.compile(r"《[^》]{0,80}》")
 _POST = re.compile(JOB_TITLES)
 # Question kinds whose answer must hold what is asked: a figure, a place, a date or a name.
-_STRICT_KINDS = ("number", "place", "date")
+_STRICT_KINDS = ("number", "place", "date", "title")
 _KIND_LABELS = {
     "number": ("问题所问的数字", "figure"), "place": ("问题所问的地点", "place"),
     "date": ("问题所问的时间", "date"), "person": ("问题所问的人名", "name"),
+    "title": ("问题所问的职务", "post"),
 }
 # Only these wordings ask for a figure for certain ("目标" or "规模" may ask what the goal is).
 _STRICT_NUMBER = re.compile(
@@ -281,7 +284,10 @@ class Answerer:
         if kind not in ("number", "list"):
             # Who held which post, what was held when: a dated article answers for its year.
             context += " " + (hit.date or "")
-        missing = [a for a in (*years, *names) if a not in context]
+        # A year inside a document's title (《…2035年远景目标纲要》) names the document,
+        # not a year the passage gives figures for.
+        dated = _TITLED.sub("", context)
+        missing = [a for a in (*years, *names) if a not in (dated if a in years else context)]
         if self._in_article is not None and not YEAR.search(hit.text[start:end]):
             # A news item on 2024's results names the year once, at its head, in another
             # passage of the same article; a sentence naming a year of its own (到2027年…)
@@ -380,24 +386,3 @@ class Answerer:
         if b - a > limit:
             b = a + limit
         return trim(text, a, b)
-
-
-@cache
-def _place_entries() -> tuple[str, ...]:
-    from importlib.resources import files
-
-    text = files("qa").joinpath("data/places.txt").read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if not line.startswith("#")]
-    # English entries are tab-separated (``Hong Kong=香港``); Chinese ones any whitespace.
-    return tuple(w.strip() for line in lines
-                 for w in (line.split("\t") if "=" in line else line.split()) if w.strip())
-
-
-def load_places() -> list[str]:
-    """The bundled place names (``qa/data/places.txt``): Chinese ones and English ones."""
-    return [w.split("=", 1)[0] for w in _place_entries()]
-
-
-def english_places() -> dict[str, str]:
-    """The bundled English place names with the Chinese name each stands for."""
-    return dict(w.split("=", 1) for w in _place_entries() if "=" in w)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from qa.answering.kinds import MULTI_PART, YEAR, fold, question_kind, unit_class
 from qa.answering.span import Span, SpanFinder
-from qa.answering.spanrules import unit_end
+from qa.answering.spanrules import _PLACE_SUFFIX, SCOPES, unit_end
 from qa.config import AnswerConfig
 from qa.retrieval.base import Lexicon
 from qa.text.chunk import sentence_spans
@@ -29,8 +29,6 @@ _NAME = re.compile(
 _POLICY_VERBS = frozenset(
     "布局 发展 建设 推进 实施 打造 培育 支持 推动 加快 提升 重点 聚焦 引进 建成 形成 壮大".split()
 )
-# Words of scope, not places: 全市 is whichever city the passage is about.
-_SCOPES = frozenset("全市 全区 全省 全国 本市 本区 全县 市区 城区 区市 各区 各市".split())
 _PHASE = re.compile(r"[一二三四五六七八九]期")
 # "phase II", "second phase": the English names of 一期 … 四期.
 _PHASE_EN = re.compile(
@@ -89,6 +87,7 @@ class Constraints:
         self._mentions = lexicon.mentions
         self._spans = spans
         self._places = tuple(places)
+        self._chinese_places = tuple(p for p in self._places if not p.isascii())
         self._entities = frozenset(entities)
         self._fold = fold
         self._english = {k.lower(): v for k, v in (english_places or {}).items()}
@@ -259,8 +258,18 @@ class Constraints:
         found = self._english_names.findall(question.lower()) if self._english_names else []
         english = [self._english[name] for name in found]
         return [p for p in dict.fromkeys([*self._spans.places(folded), *english])
-                if len(p) >= 2 and p not in _SCOPES and self._mentions(fold(p))
-                and self._place_idf(p) > 0]
+                if len(p) >= 2 and p not in SCOPES and self._mentions(fold(p))
+                and self._place_idf(p) > 0 and self._is_place_name(p)]
+
+    def _is_place_name(self, word: str) -> bool:
+        """Whether a word jieba tags as a place is named as one.
+
+        It has a place suffix (区, 镇, 港), holds a listed place, or is a dictionary entity.
+        jieba tags common nouns ns too (太阳, 海洋); a question is not "about" them as it is
+        about 浦东.
+        """
+        return bool(_PLACE_SUFFIX.search(word)) or word in self._entities or any(
+            p in word for p in self._chinese_places)
 
     def _misplaced(self, folded: str, hit: Hit, sentence: str, question: str = "") -> str:
         """A place the question names that neither the answer sentence nor its headings name.

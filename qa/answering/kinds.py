@@ -66,7 +66,8 @@ _TITLE_Q = re.compile(r"什么职务|何职|什么职位|担任什么|任什么|
 _ORG_Q = re.compile(
     r"哪家(?!.*哪些)|哪所|哪个(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团|银行|工作专班|专班|工作组)"
     r"|什么(?:企业|公司|机构|单位|平台|研究院|部门)"
-    r"|which (?:[\w'-]+ ){0,3}?(?:company|companies|firm|university|institute|institution"
+    r"|which (?:[\w'-]+ ){0,3}?(?:company|companies|firm|subsidiary|subsidiaries|maker|producer"
+    r"|supplier|shipyard|carmaker|automaker|brewer|brewery|university|institute|institution"
     r"|organi[sz]ation|platform|agency|authority|office|bureau|department|enterprise|group"
     r"|bank|college|school|center|centre|factory|plant|manufacturer|brand|commission"
     r"|ministry|administration|working group|task force|programme|program|campaign"

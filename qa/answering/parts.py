@@ -35,6 +35,11 @@ _SCOPE = re.compile(r"^(全市|全区|全省|青岛|本市|\d{4}年|[\u4e00-\u9f
 _CONJ = re.compile(r"和|与|以及|、")
 _ATTRIBUTE = re.compile(r"\d{4}年|“?十[一二三四五六七八九]?五”?|的")
 _COMMA = re.compile(r"[，,]")
+# Head nouns a coordination shares (船舶海工和高端化工产业产值: the 产业产值 of both).
+_SHARED_HEADS = frozenset(
+    "产业 行业 产值 规模 增加值 收入 营收 营业收入 目标 数量 总量 投资 总投资 产量 销量 比重 占比 "
+    "增速 增幅 出口 进口 进出口".split()
+)
 _EN_RESPECTIVELY = re.compile(r"\brespectively\b", re.I)
 _EN_WH = re.compile(r"\b(how (many|much)|what|which|who|when|where)\b", re.I)
 
@@ -134,6 +139,11 @@ def _each(q: str, words: Callable[[str], list[str]] | None) -> list[str] | None:
         if attr:
             rest = y[attr.start() :] + rest
             y = y[: attr.start()]
+        elif words:
+            cut = words(y)
+            while len(cut) > 1 and cut[-1] in _SHARED_HEADS:
+                rest = cut.pop() + rest
+            y = "".join(cut)
         n = len(words(y)) if words else len(y)
         x_start = max(clause, _start_of_last(head, n, words))
     first = head + rest

@@ -68,6 +68,13 @@ _LABELS = frozenset("指标 方面 内容 情况 问题 作用 工作 要求 原
 # What may stand between a count and what it counts (5个以上全国领先的智能工厂), or end
 # it (10项左右、…).
 _QUALIFIER = re.compile(r"左右|以上|以下|以内|上下")
+# A question after a position in an order (第几, 排名, which session): only it is answered by
+# an ordinal (第十四个五年规划 gives no figure to 产值是多少).
+_ORDINAL_Q = re.compile(
+    r"第|排名|排在|排列|位列|位次|名次|届|\brank|\bsession|\bedition|\bround|\bbatch"
+    r"|\bplace[sd]?\b|\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\b",
+    re.I,
+)
 
 
 class SpanFinder:
@@ -287,6 +294,8 @@ class SpanFinder:
                      self._tagger.tag(text[start:end])]
         if kind == "number":
             spans = numbers(text, start, end, asked)
+            if not _ORDINAL_Q.search(question):
+                spans = [(a, b) for a, b in spans if not text.startswith("第", a)]
         elif kind == "date":
             spans = dates(text, start, end, asked)
         elif kind == "place":

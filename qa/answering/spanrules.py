@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from qa.answering.kinds import JOB_TITLES, UNIT, UNITS, fold
+from qa.answering.placenames import country_names
 
 _ARABIC = r"\d+(?:[.,]\d+)*"
 _CN_NUM = r"[零一二两三四五六七八九十百千万]+"
@@ -40,6 +41,9 @@ _PLACE_SUFFIX = re.compile(
     r"(新区|片区|功能区|区|市|县|镇|街道|园区|产业园|工业园|科技园|生态园|基地|开发区|自贸区|"
     r"示范区|试验区|保税区|港|湾|岛|省)$"
 )
+# Words of scope, not places: 全市 is whichever city the passage is about, never an answer
+# to 哪个区 nor a place a question is about.
+SCOPES = frozenset("全市 全区 全省 全国 本市 本区 全县 市区 城区 区市 各区 各市".split())
 # Marks that end a clause: the subject of a figure is looked for inside its own clause.
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\n\t]")
 _LIST_SEP = "、"
@@ -62,6 +66,8 @@ _JOINERS = frozenset("和 及 与 以及 、".split())
 _QUOTED = re.compile(r"[“《「\"]([^”》」\"\n]{2,30})[”》」\"]")
 _ORG_SUFFIX = re.compile(
     r"(大学|学院|公司|集团|研究院|研究所|实验室|银行|医院|协会|商会|中心|海关|[局厅署]"
+    # a company's short name ends in its trade (大东科技, 海佳机械, 双星轮胎 is not one)
+    r"|科技|股份|机械|重工|药业|制药|电器"
     r"|委员会|办公室|新闻办|联盟|专班|工作组|小组|计划|行动|工程)$")
 _NAME_TITLES = re.compile(rf"(?:{JOB_TITLES})$")
 
@@ -97,7 +103,8 @@ _ORG_TYPES = (
     (re.compile(r"学院|college|school", re.I), ("学院",)),
     (re.compile(r"专班|工作组|working group|task force", re.I), ("专班", "工作组", "小组")),
     (re.compile(r"programme|program|campaign|initiative", re.I), ("计划", "行动", "工程")),
-    (re.compile(r"公司|企业|集团|company|firm|enterprise|group", re.I), ("公司", "集团")),
+    (re.compile(r"公司|企业|集团|company|firm|enterprise|group|subsidiar|maker|producer|supplier",
+                re.I), ("公司", "集团", "科技", "股份", "机械", "重工", "药业", "制药", "电器")),
     (re.compile(r"研究院|研究所|institute", re.I), ("研究院", "研究所")),
     (re.compile(r"银行|bank", re.I), ("银行",)),
     (re.compile(r"平台|platform", re.I), ("平台",)),
@@ -115,6 +122,8 @@ _PLACE_TYPES = (
     (re.compile(r"哪(?:个|些|[两三四五]个)?省|which (?:\w+ )?province", re.I), ("省",)),
     (re.compile(r"哪(?:个|些|[两三四五]个)?园区|which (?:\w+ )?park", re.I),
      ("园区", "园", "基地")),
+    # 哪个国家 / which country: the bundled countries' names (data/countries.txt).
+    (re.compile(r"哪(?:个|些|[两三四五]个)?国家|which (?:\w+ )?countr(?:y|ies)", re.I), ()),
 )
 
 
@@ -127,7 +136,7 @@ def type_endings(kind: str, question: str) -> tuple[str, ...]:
     table = _ORG_TYPES if kind == "org" else _PLACE_TYPES if kind == "place" else ()
     for pattern, endings in table:
         if pattern.search(question):
-            return endings
+            return endings or country_names()
     return ()
 
 

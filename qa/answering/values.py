@@ -25,6 +25,7 @@ from .spanrules import (
     _QUOTED,
     _STOP_TAGS,
     _YEAR_ONLY,
+    SCOPES,
 )
 
 Words = Sequence[tuple[int, int, str, str]]
@@ -32,16 +33,21 @@ _HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
 # A venue after a place name is part of it (青岛金茂湾 + 购物中心, 市民 + 广场 is not one).
 _VENUE = re.compile(r"(购物中心|广场|大厦|酒店|会展中心|会议中心|体育馆|体育中心|剧院|博物馆"
                     r"|美术馆|展览馆|商场)$")
+_TITLE = re.compile(r"《[^》\n]{1,80}》")
 _ORG_PART_TAGS = ("ns", "nz", "nt", "n", "j", "eng", "l", "b")
 
 
 def numbers(text: str, start: int, end: int, asked: str) -> list[tuple[int, int]]:
-    """Figures with their units (not years, not dates, not model names such as W6X72)."""
+    """Figures with their units (not years, dates, model names such as W6X72, or titles)."""
     out = []
+    # 《…第十四个五年规划…》 is a name: the numbers in a title count nothing.
+    titled = [m.span() for m in _TITLE.finditer(text, start, end)]
     for m in _NUMBER.finditer(text, start, end):
         a, b = m.span()
         value = m.group()
         if _YEAR_ONLY.match(value.strip()) or fold(value) in asked:
+            continue
+        if any(x < a and b < y for x, y in titled):
             continue
         if re.match(r"\s*(?:月|日|号)", text[b : b + 2]):
             continue  # 1月16日 is a date, not a figure
@@ -106,7 +112,7 @@ def places_in(
     base = words[0][0] if words else 0
     return [
         (a, b) for a, b in merged
-        if fold(text[a - base : b - base]) not in asked
+        if fold(text[a - base : b - base]) not in asked and text[a - base : b - base] not in SCOPES
     ]
 
 
@@ -152,6 +158,10 @@ def orgs(words: Words, asked: str) -> list[tuple[int, int]]:
             if not (prev[3].startswith(_ORG_PART_TAGS) or brand) \
                     or (prev[3].startswith("nr") and not brand) or prev[2] in _LIST_OPENERS:
                 break
+            lo -= 1
+        # A one-character attribute jieba cut off the name (大 + 东 + 科技), after a verb.
+        if lo >= 2 and len(words[lo - 1][2]) == 1 and words[lo - 1][3] in ("a", "b") \
+                and words[lo - 2][3].startswith("v"):
             lo -= 1
         a = words[lo][0]
         if b - a >= 3 and fold("".join(w[2] for w in words[lo : i + 1])) not in asked:
