@@ -103,6 +103,9 @@ GREEN = """样本区绿色能源发展规划
 
 四、项目进展
 赵刚表示，样本区太阳能光伏园区将于明年扩建。
+
+五、创新平台
+样本区加快建设国家高速列车技术创新中心，推动成果转化。到2026年，样本区工业互联网平台普及率达到45%。
 """
 
 
@@ -199,6 +202,11 @@ def check_offsets(qa, answer):
         ("样本区数控机床发展依托哪家企业？", "大东科技"),
         # 太阳 is tagged a place by jieba, but a question is not about it as about a city
         ("到2027年，样本区靠风和太阳发电的绿色能源产业规模达到多少？", "500亿元"),
+        # a word jieba reads as an adverb (高速) inside an organisation's name
+        ("样本区加快建设哪个创新中心？", "国家高速列车技术创新中心"),
+        # "what <several words> rate" asks for a figure
+        ("What industrial internet platform penetration rate does the district aim to reach "
+         "by 2026?", "45%"),
         # "where … rank" asks for a rank, not a place
         ("Where did the county's exports rank among the counties of the province?", "第7位"),
     ],

@@ -14,7 +14,7 @@ _NUMBER_Q = re.compile(
     r"|多久|多长时间|多长|how (many|much|long)|\brank(?:ed|s)?\b"
     r"|what (percentage|share|proportion|number|amount"
     r"|target)|number of"
-    r"|how large|how big|what (?:\w+ ){0,3}(?:scale|size|target|value|output|revenue|capacity"
+    r"|how large|how big|what (?:[\w-]+ ){0,5}(?:scale|size|target|value|output|revenue|capacity"
     r"|investment|growth rate|rate|amount|total)\b",
     re.I,
 )
@@ -64,7 +64,8 @@ _NAME_A = re.compile(r"[“《「\"][^”》」\"]{2,20}[”》」\"]")
 _TITLE_Q = re.compile(r"什么职务|何职|什么职位|担任什么|任什么|什么头衔|what (position|post|title)"
                       r"|which (position|post)", re.I)
 _ORG_Q = re.compile(
-    r"哪家(?!.*哪些)|哪所|哪个(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团|银行|工作专班|专班|工作组)"
+    r"哪家(?!.*哪些)|哪所|哪个[\u4e00-\u9fff]{0,3}?(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团"
+    r"|银行|工作专班|专班|工作组|中心|实验室)"
     r"|什么(?:企业|公司|机构|单位|平台|研究院|部门)"
     r"|which (?:[\w'-]+ ){0,3}?(?:company|companies|firm|subsidiary|subsidiaries|maker|producer"
     r"|supplier|shipyard|carmaker|automaker|brewer|brewery|university|institute|institution"

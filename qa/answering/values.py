@@ -155,7 +155,12 @@ def orgs(words: Words, asked: str) -> list[tuple[int, int]]:
                 continue
             # A brand jieba reads as a person's name counts after a place (青岛 + 蓝科途).
             brand = prev[3].startswith("nr") and lo >= 2 and words[lo - 2][3] == "ns"
-            if not (prev[3].startswith(_ORG_PART_TAGS) or brand) \
+            # A word jieba reads as an adverb between two of the name's nouns (国家 + 高速 +
+            # 列车技术创新中心) is the name's own.
+            before = words[lo - 2][3] if lo >= 2 else ""
+            inner = prev[3] == "d" and len(prev[2]) >= 2 \
+                and before.startswith(("n", "j")) and not before.startswith("nr")
+            if not (prev[3].startswith(_ORG_PART_TAGS) or brand or inner) \
                     or (prev[3].startswith("nr") and not brand) or prev[2] in _LIST_OPENERS:
                 break
             lo -= 1
