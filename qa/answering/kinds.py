@@ -141,7 +141,11 @@ def cue_score(kind: str, text: str, question: str = "") -> float:
     if pattern is None:
         return 0.0
     asked = fold(question)
-    return 1.0 if any(fold(m.group()) not in asked for m in pattern.finditer(text)) else 0.0
+    # 多少钱 is not answered by 242个: the figure must be in the unit asked, when one is.
+    units = unit_class(question) if kind == "number" else ()
+    return 1.0 if any(fold(m.group()) not in asked
+                      and (not units or m.group().rstrip().endswith(units))
+                      for m in pattern.finditer(text)) else 0.0
 
 
 
