@@ -8,6 +8,9 @@ is a directory holding ``questions.json`` (texts) and ``vectors.npy`` (their que
 embeddings): latencies exclude query embedding, which :mod:`bench.vectors` measures
 separately. Each question is searched twice in every mode: ``{mode}/first_pass/…`` is the
 first time (its pages touched for the first time), ``{mode}/p50_ms`` and ``p95_ms`` the second.
+The hybrid search's reordering of its top ten passages by their answer sentences is off here:
+it embeds those passages' sentences with the index's encoder, which synthetic vectors lack,
+and its cost does not grow with the index (``bench.seeds`` times search with it).
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ WARMUP = 5
 def probe(directory: Path, queries: Path) -> dict[str, Any]:
     """Load ``directory`` with :meth:`qa.QA.load`, then time single and batched searches."""
     from qa.api import QA
+    from qa.config import AnswerConfig
 
     rss_start = rss_mb()
     start = time.perf_counter()
-    qa = QA.load(directory)
+    qa = QA.load(directory, answer=AnswerConfig(rerank_weight=0))
     open_s = time.perf_counter() - start
     qa.tokenizer.tokenize("预热")  # the segmenter's dictionary: part of being ready to serve
     load_s = time.perf_counter() - start

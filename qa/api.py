@@ -297,12 +297,46 @@ class QA:
                     f"vectors has shape {vectors.shape}, expected "
                     f"({len(questions)}, {dim}): one row per question"
                 )
+        reorder = self._reorders(args.mode)
+        if reorder and vectors is None:
+            vectors = self._embed(questions)  # the reordering needs them too
         queries = [Query(q, None if vectors is None else vectors[i])
                    for i, q in enumerate(questions)]
         where = checked_filter(self.chunks, args.doc, args.since, args.until)
-        ranked = self._modes[args.mode].search(queries, args.k, where)
-        return [[self._hit(found, rank) for rank, found in enumerate(result, start=1)]
+        depth = max(args.k, self.settings.answer.rerank_depth) if reorder else args.k
+        ranked = self._modes[args.mode].search(queries, depth, where)
+        if reorder:
+            assert vectors is not None
+            ranked = [self._rerank(q, vectors[i], r) for i, (q, r)
+                      in enumerate(zip(questions, ranked, strict=True))]
+        return [[self._hit(found, rank) for rank, found in enumerate(result[: args.k], start=1)]
                 for result in ranked]
+
+    def _reorders(self, mode: str) -> bool:
+        return mode == "hybrid" and self.settings.answer.rerank_weight > 0
+
+    def _rerank(self, question: str, vector: np.ndarray,
+                ranked: list[ScoredId]) -> list[ScoredId]:
+        """The fused top passages reordered by their best answer window (see AnswerConfig).
+
+        Scores become ``(fused / best fused + w · window) / (1 + w)``; the passages below the
+        reordered ones keep their order, scored no higher than the last of those.
+        """
+        cfg = self.settings.answer
+        head = ranked[: cfg.rerank_depth]
+        if len(head) < 2:
+            return ranked
+        hits = [self._hit(found, rank) for rank, found in enumerate(head, start=1)]
+        windows = self._answerer.passage_scores(question, hits, vector)
+        top = max(f.score for f in head) or 1.0
+        w = cfg.rerank_weight
+        scored = [ScoredId(f.id, (max(f.score, 0.0) / top + w * b) / (1 + w))
+                  for f, b in zip(head, windows, strict=True)]
+        scored.sort(key=lambda f: -f.score)  # stable: ties keep the fused order
+        floor = scored[-1].score
+        tail = [ScoredId(f.id, min(floor, max(f.score, 0.0) / top / (1 + w)))
+                for f in ranked[cfg.rerank_depth :]]
+        return [*scored, *tail]
 
     def search(
         self, question: str, k: int = 5, mode: str = "hybrid",
@@ -363,6 +397,12 @@ class QA:
     ) -> tuple[np.ndarray, list[ScoredId]]:
         vector = self._embed([question])[0]
         depth = max(k, self.settings.answer.passages)
+        if self._reorders(mode):
+            depth = max(depth, self.settings.answer.rerank_depth)
+            found = self._modes[mode].search([Query(question, vector)], depth, where)[0]
+            fused = {f.id: f.score for f in found}
+            return vector, [ScoredId(f.id, fused[f.id])
+                            for f in self._rerank(question, vector, found)]
         return vector, self._modes[mode].search([Query(question, vector)], depth, where)[0]
 
     def _ask_one(

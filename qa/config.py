@@ -201,6 +201,10 @@ class AnswerConfig(_Group):
         min_place_idf: A place the question names must stand in the answer sentence or
             its headings, unless it is this common in the corpus (an idf below ln 2: in
             more than half of the passages, like the city every document is about).
+        rerank_weight: In ``hybrid`` mode the top ``rerank_depth`` passages are reordered
+            by their fused score plus this times their best answer window's score (the
+            candidate features above); 0 keeps the fused order. Tuned on ``tune``.
+        rerank_depth: How many fused passages are reordered.
     """
 
     max_chars: int = 150
@@ -214,6 +218,8 @@ class AnswerConfig(_Group):
     need_head: bool = True
     fallbacks: int = 1
     fallback_margin: float = 0.1
+    rerank_weight: float = 5.0
+    rerank_depth: int = 10
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(FEATURES):
@@ -224,6 +230,8 @@ class AnswerConfig(_Group):
         _at_least("AnswerConfig", "max_chars", self.max_chars, 1)
         _at_least("AnswerConfig", "passages", self.passages, 1)
         _at_least("AnswerConfig", "fallbacks", self.fallbacks, 1)
+        _at_least("AnswerConfig", "rerank_weight", self.rerank_weight, 0)
+        _at_least("AnswerConfig", "rerank_depth", self.rerank_depth, 1)
 
 
 @dataclass(frozen=True)

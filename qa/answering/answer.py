@@ -157,8 +157,22 @@ class Answerer:
         """The words of ``text`` as jieba cuts them (with the index's dictionary)."""
         return [w for _a, _b, w, _t in self._tagger.tag(text)]
 
-    def candidates(
+    def passage_scores(
         self, question: str, hits: Sequence[Hit], query_vector: np.ndarray
+    ) -> list[float]:
+        """Each hit's best answer window score (see :meth:`candidates`), 0 when it has none.
+
+        A passage whose best sentence answers the question well outranks one that only
+        shares its words in bulk: the search reorders its top passages by this.
+        """
+        best = [0.0] * len(hits)
+        for c in self.candidates(question, hits, query_vector, depth=len(hits)):
+            best[c.citation] = max(best[c.citation], c.score(self.config.weights))
+        return best
+
+    def candidates(
+        self, question: str, hits: Sequence[Hit], query_vector: np.ndarray,
+        depth: int | None = None,
     ) -> list[Candidate]:
         """Every one- and two-sentence window of the top passages, with its features.
 
@@ -181,7 +195,7 @@ class Answerer:
         total = sum(weights.values())
         top = max((h.score for h in hits), default=0.0) or 1.0
         out: list[Candidate] = []
-        top_hits = hits[: self.config.passages]
+        top_hits = hits[: self.config.passages if depth is None else depth]
         cut = self._sentences.sentences_of([hit.text for hit in top_hits])
         for position, (hit, (spans, vectors)) in enumerate(zip(top_hits, cut, strict=True)):
             if not spans:
