@@ -102,7 +102,7 @@ GREEN = """样本区绿色能源发展规划
 依托东华集团、海佳机械等，提升纺织设备的智能化水平；依托大东科技，推动数控机床向高精度发展。
 
 四、项目进展
-赵刚表示，样本区太阳能光伏园区将于明年扩建。
+赵刚表示，样本区太阳能光伏园区将于明年扩建。光伏园区项目从动工起吸引了30余名技术人员参与建设。此后并网发电共用了14个月。
 
 五、创新平台
 样本区加快建设国家高速列车技术创新中心，推动成果转化。到2026年，样本区工业互联网平台普及率达到45%。
@@ -202,6 +202,8 @@ def check_offsets(qa, answer):
         ("样本区数控机床发展依托哪家企业？", "大东科技"),
         # 太阳 is tagged a place by jieba, but a question is not about it as about a city
         ("到2027年，样本区靠风和太阳发电的绿色能源产业规模达到多少？", "500亿元"),
+        # how long: a length of time, not the count beside it
+        ("样本区光伏园区项目从动工到并网花了多久？", "14个月"),
         # a word jieba reads as an adverb (高速) inside an organisation's name
         ("样本区加快建设哪个创新中心？", "国家高速列车技术创新中心"),
         # "what <several words> rate" asks for a figure

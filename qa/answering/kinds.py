@@ -105,6 +105,8 @@ _UNIT_CLASSES = (
     (re.compile(r"(?:多少|几)家"), ("家", "户", "所")),
     (re.compile(r"多少(?:亿|万)?元|多少钱|多少(?:亿|万)美元"),
      ("元", "亿", "万亿", "千亿", "百亿", "美元")),
+    # how long: a length of time (8个月), not a count (30余名)
+    (re.compile(r"多久|多长时间|how long", re.I), ("个月", "年", "天", "日", "小时", "周", "分钟")),
 )
 _BYLINE = re.compile(r"\s*[□■]\s*[^。\n]{0,40}?(?:报道|\n|(?=本报))")
 
