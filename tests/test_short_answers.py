@@ -105,7 +105,7 @@ GREEN = """样本区绿色能源发展规划
 赵刚表示，样本区太阳能光伏园区将于明年扩建。光伏园区项目从动工起吸引了30余名技术人员参与建设。此后并网发电共用了14个月。
 
 五、创新平台
-样本区加快建设国家高速列车技术创新中心，推动成果转化。到2026年，样本区工业互联网平台普及率达到45%。
+样本区加快建设国家高速列车技术创新中心，推动成果转化。东湖影城为影视内容制作集聚核心区。2024年样本区绿色能源产业营业收入达120亿元，同比增长6.5%。到2026年，样本区工业互联网平台普及率达到45%。
 """
 
 
@@ -202,6 +202,10 @@ def check_offsets(qa, answer):
         ("样本区数控机床发展依托哪家企业？", "大东科技"),
         # 太阳 is tagged a place by jieba, but a question is not about it as about a city
         ("到2027年，样本区靠风和太阳发电的绿色能源产业规模达到多少？", "500亿元"),
+        # A为B, where B restates the question: A
+        ("哪个基地被定为影视内容制作集聚核心区？", "东湖影城"),
+        # "by what percentage": a share, not the amount beside it
+        ("By what percentage did the district's green energy revenue grow in 2024?", "6.5%"),
         # how long: a length of time, not the count beside it
         ("样本区光伏园区项目从动工到并网花了多久？", "14个月"),
         # a word jieba reads as an adverb (高速) inside an organisation's name
@@ -371,3 +375,9 @@ def test_company_questions_ask_for_an_organisation(question):
     from qa.answering.kinds import question_kind
 
     assert question_kind(question.lower()) == "org"
+
+
+def test_which_session_asks_for_an_ordinal():
+    from qa.answering.kinds import question_kind
+
+    assert question_kind("which session of the press-conference series was it?") == "number"

@@ -264,11 +264,14 @@ class Constraints:
     def _is_place_name(self, word: str) -> bool:
         """Whether a word jieba tags as a place is named as one.
 
-        It has a place suffix (区, 镇, 港), holds a listed place, or is a dictionary entity.
+        It ends in a place suffix (区, 镇, 港) after a name, holds a listed place, or is a
+        dictionary entity.
         jieba tags common nouns ns too (太阳, 海洋); a question is not "about" them as it is
         about 浦东.
         """
-        return bool(_PLACE_SUFFIX.search(word)) or word in self._entities or any(
+        # A bare type word (基地 in 哪个基地, 园区) names no place.
+        suffix = _PLACE_SUFFIX.search(word)
+        return bool(suffix and suffix.start() > 0) or word in self._entities or any(
             p in word for p in self._chinese_places)
 
     def _misplaced(self, folded: str, hit: Hit, sentence: str, question: str = "") -> str:

@@ -12,6 +12,7 @@ import re
 _NUMBER_Q = re.compile(
     r"多少|几[个家项年条类大种]|几|比重|比例|占比|规模|目标|增长|达到|多大|数量|金额"
     r"|多久|多长时间|多长|how (many|much|long)|\brank(?:ed|s)?\b"
+    r"|which (?:session|edition|round|batch)\b"
     r"|what (percentage|share|proportion|number|amount"
     r"|target)|number of"
     r"|how large|how big|what (?:[\w-]+ ){0,5}(?:scale|size|target|value|output|revenue|capacity"
@@ -105,6 +106,9 @@ _UNIT_CLASSES = (
     (re.compile(r"(?:多少|几)家"), ("家", "户", "所")),
     (re.compile(r"多少(?:亿|万)?元|多少钱|多少(?:亿|万)美元"),
      ("元", "亿", "万亿", "千亿", "百亿", "美元")),
+    # a share: a percentage, not the amount it is a share of
+    (re.compile(r"what percentage|by what percent|百分之(?:多少|几)", re.I),
+     ("%", "％", "个百分点", "百分点")),
     # how long: a length of time (8个月), not a count (30余名)
     (re.compile(r"多久|多长时间|how long", re.I), ("个月", "年", "天", "日", "小时", "周", "分钟")),
 )

@@ -370,6 +370,7 @@ class SpanFinder:
             # One thing asked of an enumeration (哪条生产线 over a row of projects): the
             # item that holds the question's words, not the whole row.
             a, b = self._best_item(weights, text, a, b)
+        a, b = self._unknown_side(weights, text, a, b, words)
         asked = set(self._tokenize(question))
         inside = [w for w in words if a <= w[0] and w[1] <= b]
         lo, hi = 0, len(inside)
@@ -385,6 +386,28 @@ class SpanFinder:
             return None
         return Span(inside[lo][0], inside[hi - 1][1], "clause", round(score, 4))
 
+
+    def _unknown_side(
+        self, weights: Mapping[str, float], text: str, a: int, b: int,
+        words: Sequence[tuple[int, int, str, str]],
+    ) -> tuple[int, int]:
+        """``A为B`` / ``A是B`` where one side restates the question: the other side.
+
+        ``东方影都为影视内容制作集聚核心区`` answers "which base is the core zone for film
+        production" with 东方影都: the side sharing (almost) nothing with the question.
+        """
+        links = [w for w in words if a < w[0] and w[1] < b and w[2] in ("为", "是", "即")]
+        if len(links) != 1:
+            return a, b
+        link = links[0]
+        left, right = (a, link[0]), (link[1], b)
+        if min(left[1] - left[0], right[1] - right[0]) < 2:
+            return a, b
+        lo_score = self.overlap(weights, text[left[0] : left[1]])
+        hi_score = self.overlap(weights, text[right[0] : right[1]])
+        if max(lo_score, hi_score) <= 0 or abs(lo_score - hi_score) < 0.5 * max(lo_score, hi_score):
+            return a, b
+        return left if lo_score < hi_score else right
 
     def _best_item(
         self, weights: Mapping[str, float], text: str, a: int, b: int
