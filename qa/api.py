@@ -345,6 +345,10 @@ class QA:
     ) -> list[Hit]:
         """The ``k`` best passages for ``question``, best first.
 
+        In ``hybrid`` mode the fused top ``AnswerConfig.rerank_depth`` passages are reordered
+        by their best answer sentence window (``AnswerConfig.rerank_weight``; 0 keeps the
+        fused order).
+
         Args:
             question: Chinese (simplified or traditional) or English.
             k: Number of passages.
