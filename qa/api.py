@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.answering.answer import ABSTAIN_TEXT, Answerer, english_places, load_places
 from qa.answering.parts import combine, split_question
+from qa.answering.passages import join, reorder
 from qa.answering.sentences import SentenceVectors
 from qa.config import AnswerConfig, FusionConfig, QuerySettings, Settings
 from qa.errors import QAError
@@ -304,39 +305,24 @@ class QA:
                    for i, q in enumerate(questions)]
         where = checked_filter(self.chunks, args.doc, args.since, args.until)
         depth = max(args.k, self.settings.answer.rerank_depth) if reorder else args.k
-        ranked = self._modes[args.mode].search(queries, depth, where)
-        if reorder:
-            assert vectors is not None
-            ranked = [self._rerank(q, vectors[i], r) for i, (q, r)
-                      in enumerate(zip(questions, ranked, strict=True))]
-        return [[self._hit(found, rank) for rank, found in enumerate(result[: args.k], start=1)]
-                for result in ranked]
+        out = []
+        for i, result in enumerate(self._modes[args.mode].search(queries, depth, where)):
+            hits = [self._hit(found, rank) for rank, found in enumerate(result, start=1)]
+            if reorder:
+                assert vectors is not None
+                hits = self._reordered(questions[i], vectors[i], hits)
+            out.append(hits[: args.k])
+        return out
 
     def _reorders(self, mode: str) -> bool:
         return mode == "hybrid" and self.settings.answer.rerank_weight > 0
 
-    def _rerank(self, question: str, vector: np.ndarray,
-                ranked: list[ScoredId]) -> list[ScoredId]:
-        """The fused top passages reordered by their best answer window (see AnswerConfig).
-
-        Scores become ``(fused / best fused + w · window) / (1 + w)``; the passages below the
-        reordered ones keep their order, scored no higher than the last of those.
-        """
+    def _reordered(self, question: str, vector: np.ndarray, hits: list[Hit],
+                   rescore: bool = True) -> list[Hit]:
+        """The fused top passages reordered by their best answer window (see AnswerConfig)."""
         cfg = self.settings.answer
-        head = ranked[: cfg.rerank_depth]
-        if len(head) < 2:
-            return ranked
-        hits = [self._hit(found, rank) for rank, found in enumerate(head, start=1)]
-        windows = self._answerer.passage_scores(question, hits, vector)
-        top = max(f.score for f in head) or 1.0
-        w = cfg.rerank_weight
-        scored = [ScoredId(f.id, (max(f.score, 0.0) / top + w * b) / (1 + w))
-                  for f, b in zip(head, windows, strict=True)]
-        scored.sort(key=lambda f: -f.score)  # stable: ties keep the fused order
-        floor = scored[-1].score
-        tail = [ScoredId(f.id, min(floor, max(f.score, 0.0) / top / (1 + w)))
-                for f in ranked[cfg.rerank_depth :]]
-        return [*scored, *tail]
+        return reorder(hits, lambda head: self._answerer.passage_scores(question, head, vector),
+                       cfg.rerank_weight, cfg.rerank_depth, rescore)
 
     def search(
         self, question: str, k: int = 5, mode: str = "hybrid",
@@ -398,29 +384,24 @@ class QA:
 
     def _ranked(
         self, question: str, k: int, mode: str, where: Filter | None
-    ) -> tuple[np.ndarray, list[ScoredId]]:
+    ) -> tuple[np.ndarray, list[Hit]]:
+        """The question's vector and the hits the answerer chooses from (fused scores kept)."""
         vector = self._embed([question])[0]
         depth = max(k, self.settings.answer.passages)
         if self._reorders(mode):
             depth = max(depth, self.settings.answer.rerank_depth)
-            found = self._modes[mode].search([Query(question, vector)], depth, where)[0]
-            fused = {f.id: f.score for f in found}
-            return vector, [ScoredId(f.id, fused[f.id])
-                            for f in self._rerank(question, vector, found)]
-        return vector, self._modes[mode].search([Query(question, vector)], depth, where)[0]
+        found = self._modes[mode].search([Query(question, vector)], depth, where)[0]
+        hits = [self._hit(f, rank) for rank, f in enumerate(found, start=1)]
+        if self._reorders(mode):
+            hits = self._reordered(question, vector, hits, rescore=False)
+        return vector, hits
 
     def _ask_one(
         self, question: str, k: int, mode: str, where: Filter | None,
-        also: Sequence[ScoredId] = (),
+        also: Sequence[Hit] = (),
     ) -> Answer:
-        vector, ranked = self._ranked(question, k, mode, where)
-        keep = self.settings.answer.passages - len(also)
-        extra = [a for a in also if a.id not in {r.id for r in ranked[:keep]}]
-        if extra:
-            # Passages found for the whole question join a part's own, before its last.
-            own = [r for r in ranked if r.id not in {a.id for a in extra}]
-            ranked = [*own[:keep], *extra, *own[keep:]]
-        hits = [self._hit(found, rank) for rank, found in enumerate(ranked, start=1)]
+        vector, hits = self._ranked(question, k, mode, where)
+        hits = join(hits, also, self.settings.answer.passages)
         answer = self._answerer.answer(question, hits, vector)
         return dataclasses.replace(answer, citations=answer.citations[:k])
 
