@@ -27,6 +27,7 @@ from qa.answering.kinds import (
     JOB_TITLES,
     MARKUP,
     MULTI_PART,
+    TITLED,
     UNIT_Q,
     YEAR,
     cue_score,
@@ -56,7 +57,6 @@ _QUESTION_WORDS = re.compile(
 
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_TITLED = re.compile(r"《[^》]{0,80}》")
 _POST = re.compile(JOB_TITLES)
 # Question kinds whose answer must hold what is asked: a figure, a place, a date or a name.
 _STRICT_KINDS = ("number", "place", "date", "title")
@@ -300,7 +300,7 @@ class Answerer:
             context += " " + (hit.date or "")
         # A year inside a document's title (《…2035年远景目标纲要》) names the document,
         # not a year the passage gives figures for.
-        dated = _TITLED.sub("", context)
+        dated = TITLED.sub("", context)
         missing = [a for a in (*years, *names) if a not in (dated if a in years else context)]
         if self._in_article is not None and not YEAR.search(hit.text[start:end]):
             # A news item on 2024's results names the year once, at its head, in another

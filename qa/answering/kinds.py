@@ -8,6 +8,7 @@ holds a value of that kind. Shared by the answerer, its constraint checks and th
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NUMBER_Q = re.compile(
     r"多少|几[个家项年条类大种]|几|比重|比例|占比|规模|目标|增长|达到|多大|数量|金额"
@@ -87,6 +88,8 @@ JOB_TITLES = (
 )
 _PERSON_A = re.compile(rf"(?:{JOB_TITLES})\s*[\u4e00-\u9fff]{{2,3}}"
                        r"|[\u4e00-\u9fff]{2,3}(表示|介绍|说)")
+# A name in title marks (《…规划和2035年远景目标纲要》): its numbers and years count nothing.
+TITLED = re.compile(r"《[^》\n]{1,80}》")
 MARKUP = re.compile(r"</?[a-zA-Z][^>]*>|\*\*")
 _TRAILING_MARKUP = re.compile(r"(?:</?[a-zA-Z][^>]*>|\*\*)$")
 YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
@@ -156,8 +159,12 @@ def cue_score(kind: str, text: str, question: str = "") -> float:
 
 
 
+@lru_cache(maxsize=1024)
 def unit_class(question: str) -> tuple[str, ...]:
-    """The units a figure must end in to answer ``question`` (empty: any)."""
+    """The units a figure must end in to answer ``question`` (empty: any).
+
+    Cached: the question-type cue asks it once for every candidate window.
+    """
     for pattern, units in _UNIT_CLASSES:
         if pattern.search(question):
             return units

@@ -123,8 +123,10 @@ _PLACE_TYPES = (
     (re.compile(r"哪(?:个|些|[两三四五]个)?省|which (?:\w+ )?province", re.I), ("省",)),
     (re.compile(r"哪(?:个|些|[两三四五]个)?园区|which (?:\w+ )?park", re.I),
      ("园区", "园", "基地")),
-    # 哪个国家 / which country: the bundled countries' names (data/countries.txt).
-    (re.compile(r"哪(?:个|些|[两三四五]个)?国家|which (?:\w+ )?countr(?:y|ies)", re.I), ()),
+    # 哪个国家 / which country: the bundled countries' names (data/countries.txt, read on first
+    # use, so a function here).
+    (re.compile(r"哪(?:个|些|[两三四五]个)?国家|which (?:\w+ )?countr(?:y|ies)", re.I),
+     country_names),
 )
 
 
@@ -137,7 +139,7 @@ def type_endings(kind: str, question: str) -> tuple[str, ...]:
     table = _ORG_TYPES if kind == "org" else _PLACE_TYPES if kind == "place" else ()
     for pattern, endings in table:
         if pattern.search(question):
-            return endings or country_names()
+            return endings() if callable(endings) else endings
     return ()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .kinds import fold
+from .kinds import TITLED, fold
 from .spanrules import (
     _DATE,
     _JOINERS,
@@ -33,7 +33,6 @@ _HAN_CHAR = re.compile(r"[\u4e00-\u9fff]")
 # A venue after a place name is part of it (青岛金茂湾 + 购物中心, 市民 + 广场 is not one).
 _VENUE = re.compile(r"(购物中心|广场|大厦|酒店|会展中心|会议中心|体育馆|体育中心|剧院|博物馆"
                     r"|美术馆|展览馆|商场)$")
-_TITLE = re.compile(r"《[^》\n]{1,80}》")
 _ORG_PART_TAGS = ("ns", "nz", "nt", "n", "j", "eng", "l", "b")
 
 
@@ -41,7 +40,7 @@ def numbers(text: str, start: int, end: int, asked: str) -> list[tuple[int, int]
     """Figures with their units (not years, dates, model names such as W6X72, or titles)."""
     out = []
     # 《…第十四个五年规划…》 is a name: the numbers in a title count nothing.
-    titled = [m.span() for m in _TITLE.finditer(text, start, end)]
+    titled = [m.span() for m in TITLED.finditer(text, start, end)]
     for m in _NUMBER.finditer(text, start, end):
         a, b = m.span()
         value = m.group()
