@@ -381,3 +381,29 @@ def test_which_session_asks_for_an_ordinal():
     from qa.answering.kinds import question_kind
 
     assert question_kind("which session of the press-conference series was it?") == "number"
+
+
+@pytest.mark.parametrize(
+    ("question", "span"),
+    [
+        # 哪个园区: 园区 names what kind of thing the answer is; the sentence names the park
+        # (以美锦氢能科技园为核心) and need not say 园区
+        ("西海岸新区布局氢能产业生态链，是以哪个园区为核心的？", "美锦氢能科技园"),
+        # counted in chapters: not the sentence sharing the question's words (12场, 300家次)
+        # but the next one of the passage, which has a figure in 章
+        ("《青岛市中小企业发展促进条例》共有几章几条？", "7章"),
+        # two groups' ranks in one window: the figure of the sentence naming the group asked
+        # (海信集团…第93位), not the next one's (澳柯玛集团…第176位)
+        ("海信集团在2020年《中国500最具价值品牌》中排名第几位？", "93 位"),
+    ],
+)
+def test_answers_on_the_seeds(seed_qa, question, span):
+    answer = seed_qa.ask(question)
+    assert not answer.abstained, answer.reason
+    assert answer.span == span
+
+
+def test_a_figure_of_another_group_in_the_passage_is_no_answer(seed_qa):
+    """海尔集团 heads the passage, but the ranked sentence is 海信集团's."""
+    answer = seed_qa.ask("海尔集团在2020年《中国500最具价值品牌》中排名第几位？")
+    assert answer.abstained, answer.span

@@ -41,7 +41,7 @@ from qa.answering.placenames import english_places as english_places
 from qa.answering.placenames import load_places as load_places
 from qa.answering.span import SpanFinder
 from qa.answering.spanrules import Tagger, source_offsets
-from qa.config import AnswerConfig
+from qa.config import FEATURES, AnswerConfig
 from qa.retrieval.base import Lexicon, SentenceStore
 from qa.text.chunk import chunk_sentences as chunk_sentences  # re-exported (old path)
 from qa.text.chunk import sentence_spans
@@ -104,6 +104,9 @@ def _bigrams(text: str) -> set[str]:
 def _strict(kind: str, question: str) -> bool:
     """Whether ``question`` surely asks for a value of ``kind`` (then one must be found)."""
     return kind != "number" or _STRICT_NUMBER.search(question) is not None
+
+
+_CUE = FEATURES.index("cue")
 
 
 class Answerer:
@@ -268,6 +271,16 @@ class Answerer:
         # the next ones nearly as good (another sentence of the same passage, often) may.
         ranked = sorted(candidates, key=lambda c: (-c.score(cfg.weights), c.citation, c.start))
         top = ranked[0].score(cfg.weights)
+        kind = question_kind(self._fold(question))
+        if ranked[0].features[_CUE] == 0.0 and kind == "number" and _strict(kind, question):
+            # 几章几条 over a sentence with no figure in 章 can only abstain; another sentence of
+            # the same passage that has one, nearly as good, answers instead (a far weaker one,
+            # or one from another passage, would answer near misses).
+            same = [c for c in ranked if c.citation == ranked[0].citation
+                    and c.features[_CUE] > 0 and c.score(cfg.weights) >= top - cfg.fallback_margin]
+            if same:
+                ranked = [same[0], *[c for c in ranked if c is not same[0]]]
+                top = ranked[0].score(cfg.weights)
         first: Answer | None = None
         for candidate in ranked[: max(1, cfg.fallbacks)]:
             if candidate.score(cfg.weights) < top - cfg.fallback_margin:
@@ -288,6 +301,7 @@ class Answerer:
         hit = hits[best.citation]
         start, end = self._window(question, hit.text, best.start, best.end)
         start = skip_byline(hit.text, start, end, question)
+        start, end = self._naming(hit.text, start, end, self._checks.organisations(folded))
         found = self._spans.find(folded, kind, hit.text, start, end,
                                  unit.group(1) if unit else None, unit_class(folded))
         context = fold(" ".join((hit.title, hit.section, hit.text)))
@@ -337,6 +351,21 @@ class Answerer:
         span, s_lo, s_hi = self._verbatim(hit, a, b)
         return Answer(question, text, (cited, *others), False, round(confidence, 4), start, end,
                       span=span, span_start=s_lo, span_end=s_hi)
+
+    @staticmethod
+    def _naming(text: str, start: int, end: int, names: Sequence[str]) -> tuple[int, int]:
+        """The window's sentences that name the organisations asked, when only some do.
+
+        ``海信集团…第93位。澳柯玛集团…第176位。`` asked of 海信集团: the figure is the
+        first sentence's.
+        """
+        if not names:
+            return start, end
+        sentences = [(start + a, start + b) for a, b in sentence_spans(text[start:end])]
+        naming = [(a, b) for a, b in sentences if all(n in fold(text[a:b]) for n in names)]
+        if not naming or len(naming) == len(sentences):
+            return start, end
+        return naming[0][0], naming[-1][1]
 
     def _abstain(
         self, question: str, hits: Sequence[Hit], confidence: float, reason: str

@@ -25,6 +25,8 @@ _QUOTED = re.compile(r"[“《「\"]([^”》」\"]{2,12})[”》」\"]")
 _NAME = re.compile(
     r"(集团|公司|银行|大学|研究院|港|示范区|新区|自贸区|开发区|园区|产业园|[区市县省])$"
 )
+# The organisations among them (a sentence naming 海信集团 is not about 海尔集团).
+_ORG = re.compile(r"(集团|公司|银行|大学|研究院)$")
 # Verbs of policy prose that pair with anything; never the subject a place is paired with.
 _POLICY_VERBS = frozenset(
     "布局 发展 建设 推进 实施 打造 培育 支持 推动 加快 提升 重点 聚焦 引进 建成 形成 壮大".split()
@@ -133,6 +135,10 @@ class Constraints:
             if t in self._entities and _NAME.search(t) and self._idf(t) >= 1.0
         ]
         return years, names
+
+    def organisations(self, question: str) -> list[str]:
+        """The companies, groups, banks, universities and institutes ``question`` names."""
+        return [n for n in self.anchors(question, self._tokenize(question))[1] if _ORG.search(n)]
 
     def focus_cover(self, question: str, hit: Hit, start: int, end: int) -> float:
         """Share (idf-weighted) of the words beside the wh-word found in the sentence or headings.

@@ -45,6 +45,7 @@ UNITS = sorted(
         "种", "大", "款", "GW", "MW", "GWh", "kW", "千瓦", "万千瓦", "兆瓦", "吉瓦", "千瓦时",
         "度", "P", "PFLOPS", "EFLOPS", "TEU", "标准箱", "万标准箱", "年", "天", "小时", "周",
         "个月", "届", "次", "首", "部", "支", "颗", "片", "项次", "强", "星", "级", "起", "处",
+        "章", "节",
     ),
     key=len,
     reverse=True,
@@ -107,6 +108,8 @@ _ANSWER_PATTERNS = {"number": _NUMBER_A, "place": _PLACE_A, "date": _DATE_A, "pe
 _UNIT_CLASSES = (
     (re.compile(r"(?:多少|几)(?:名|位|人)"), ("名", "人", "位", "人次", "万人", "万人次")),
     (re.compile(r"(?:多少|几)家"), ("家", "户", "所")),
+    # chapters and sections of a law or plan are counted in nothing else
+    (re.compile(r"(?:多少|几)(?:章|节)"), ("章", "节")),
     (re.compile(r"多少(?:亿|万)?元|多少钱|多少(?:亿|万)美元"),
      ("元", "亿", "万亿", "千亿", "百亿", "美元")),
     # a share: a percentage, not the amount it is a share of

@@ -77,6 +77,15 @@ _ORDINAL_Q = re.compile(
 )
 
 
+def _type_word_at(focus: re.Match[str]) -> int:
+    """Where the answer's type word starts after an identity question word (-1: none).
+
+    哪个园区, 什么平台: the word names what kind of thing the answer is (a park's name), not
+    something the answer sentence must repeat.
+    """
+    return focus.end() if focus.group().startswith(("哪", "什么")) else -1
+
+
 class SpanFinder:
     """Finds the short answer inside a chosen sentence window.
 
@@ -136,9 +145,10 @@ class SpanFinder:
         if not focus:
             return {}
         lo, hi = focus.start() - 6, focus.end() + 6
+        typed = _type_word_at(focus)
         out = {}
         for a, b, word, tag in self._tagger.tag(question):
-            if b <= lo or a >= hi:
+            if b <= lo or a >= hi or a == typed:
                 continue
             idf = self._idf(word)
             if idf <= 0 and len(word) >= 3:
@@ -169,7 +179,7 @@ class SpanFinder:
             return ""
         words = self._tagger.tag(question)
         before = [w for w in words if w[1] <= focus.start()]
-        after = [w for w in words if w[0] >= focus.end()]
+        after = [w for w in words if w[0] >= focus.end() and w[0] != _type_word_at(focus)]
         for _a, _b, word, tag in [*reversed(before[-4:]), *after[:4]]:
             if tag in _HEAD_TAGS and word not in _GENERIC and len(word) >= 2:
                 return word
