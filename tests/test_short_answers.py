@@ -253,6 +253,8 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         ("烟台市智能制造产业规模目标是多少？", "烟台"),
         # a segment the passage only lists: the figure is its industry's
         ("到2027年示例市碳纤维产业规模目标是多少？", "碳纤维"),
+        # the same in English: the checks see the Chinese terms it was translated to
+        ("What output target has the city set for its carbon fiber segment by 2027?", "列举"),
         # a figure asked in English ("what is the size of"), where the passage gives none
         ("What is the size of the county's risk compensation fund for talent loans?", "figure"),
         # the figure is a share of what is asked, not what is asked

@@ -159,7 +159,13 @@ class SpanFinder:
         return out
 
     def nouns(self, question: str) -> list[str]:
-        """The question's nouns as whole words (jieba's tags), each known to the corpus."""
+        """The question's nouns as whole words (jieba's tags), each known to the corpus.
+
+        An English question's are those of the Chinese terms it was translated to.
+        """
+        if not _CJK.search(question):
+            terms = [t for t in self._tokenize(question) if _CJK.search(t)]
+            question = " ".join(sorted(dict.fromkeys(terms), key=len, reverse=True))
         out = []
         for _a, _b, word, tag in self._tagger.tag(question):
             if len(word) < 2 or word in _GENERIC or not tag.startswith(_NOUN_TAGS):
