@@ -397,6 +397,10 @@ def test_which_session_asks_for_an_ordinal():
         # two groups' ranks in one window: the figure of the sentence naming the group asked
         # (海信集团…第93位), not the next one's (澳柯玛集团…第176位)
         ("海信集团在2020年《中国500最具价值品牌》中排名第几位？", "93 位"),
+        # a figure the question states (more than 30%): the windows that say it compete
+        ("Which Haier brand's revenue grew by more than 30% in the fourth quarter of 2024?",
+         "卡萨帝"),
+        ("海尔智家旗下哪个品牌2024年第四季度收入增幅超过30%？", "卡萨帝"),
     ],
 )
 def test_answers_on_the_seeds(seed_qa, question, span):

@@ -34,6 +34,7 @@ from qa.answering.kinds import (
     fold,
     question_kind,
     skip_byline,
+    stated_figures,
     trim,
     unit_class,
 )
@@ -227,6 +228,13 @@ class Answerer:
                     lexical, bigram, dense, max(hit.score, 0.0) / top, cue,
                     float(last > first), short,
                 )))
+        stated = stated_figures(self._fold(question))
+        if stated:
+            # "which brand grew by more than 30%": the windows that say 30%, when some do,
+            # compete alone (a figure the question gives is the surest word it shares)
+            holding = [c for c in out if all(
+                f in fold(top_hits[c.citation].text[c.start : c.end]) for f in stated)]
+            out = holding or out
         if posts:
             holding = [c for c in out
                        if any(p in top_hits[c.citation].text[c.start : c.end] for p in posts)]

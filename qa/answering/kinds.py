@@ -68,7 +68,7 @@ _TITLE_Q = re.compile(r"什么职务|何职|什么职位|担任什么|任什么|
                       r"|which (position|post)", re.I)
 _ORG_Q = re.compile(
     r"哪家(?!.*哪些)|哪所|哪个[\u4e00-\u9fff]{0,3}?(?:企业|公司|机构|单位|平台|研究院|大学|高校|部门|集团"
-    r"|银行|工作专班|专班|工作组|中心|实验室)"
+    r"|银行|工作专班|专班|工作组|中心|实验室|品牌)"
     r"|什么(?:企业|公司|机构|单位|平台|研究院|部门)"
     r"|which (?:[\w'-]+ ){0,3}?(?:company|companies|firm|subsidiary|subsidiaries|maker|producer"
     r"|supplier|shipyard|carmaker|automaker|brewer|brewery|university|institute|institution"
@@ -119,6 +119,11 @@ _UNIT_CLASSES = (
     (re.compile(r"多久|多长时间|how long", re.I), ("个月", "年", "天", "日", "小时", "周", "分钟")),
 )
 _BYLINE = re.compile(r"\s*[□■]\s*[^。\n]{0,40}?(?:报道|\n|(?=本报))")
+
+
+def stated_figures(question: str) -> list[str]:
+    """The figures a question states (收入增长超过30%的品牌), folded; years are not figures."""
+    return list(dict.fromkeys(fold(m.group()) for m in _NUMBER_A.finditer(question)))
 
 
 def fold(text: str) -> str:
