@@ -26,7 +26,7 @@ PLAN = """示例市智能制造发展规划（2023—2027年）
 示例市将实施“英才计划”，到2025年引进高层次人才500名。
 
 五、新材料产业
-新材料产业重点发展石墨烯、碳纤维、液态金属等细分赛道，力争到2027年，新材料产业规模达到300亿元。
+新材料产业重点发展石墨烯、碳纤维、液态金属等细分赛道，力争到2027年，新材料产业规模达到300亿元。石墨烯布局在北山区。
 """
 
 NEWS = """示例日报 2024年6月1日
@@ -253,6 +253,8 @@ def test_the_supporting_sentence_drops_the_byline(made_up):
         ("烟台市智能制造产业规模目标是多少？", "烟台"),
         # a segment the passage only lists: the figure is its industry's
         ("到2027年示例市碳纤维产业规模目标是多少？", "碳纤维"),
+        # where a segment is laid out, answered by a sentence on another segment's place
+        ("液态金属这个细分赛道布局在哪个区？", "液态"),
         # the same in English: the checks see the Chinese terms it was translated to
         ("What output target has the city set for its carbon fiber segment by 2027?", "列举"),
         # a figure asked in English ("what is the size of"), where the passage gives none
