@@ -42,6 +42,7 @@ _PHASE_NUMERALS = {"i": "一", "ii": "二", "iii": "三", "iv": "四", "one": "�
 _DISTRICT = re.compile(r"(新区|区|县|市)$")
 # Sentences that pair listed items with figures in order (A、B分别达到X、Y).
 _RESPECTIVE = re.compile(r"分别|依次|各为|各是")
+# A Chinese question: an English one's nouns are translations, too noisy to require.
 _HAN2 = re.compile(r"[\u4e00-\u9fff]{2}")
 # A noun this rare in the corpus (固态电池, not 产业) names the thing a place is asked of
 # (chosen on tune: 2.0 and 3.0 changed the same case).
@@ -178,6 +179,7 @@ class Constraints:
         * a project phase (二期, phase II) must be the phase the sentence speaks of;
         * a figure that is a share of what is asked (占地区生产总值比重) does not answer for it;
         * a goal asked (目标, 到2026年) is not answered by where things stand (截至, 累计);
+        * a place asked of a rare thing (固态电池布局在哪个区) needs a sentence naming it;
         * a district the question names must stand in one clause with the question's
           most specific word (磁存储芯片), or head the section: the corpus pairs them there.
         """
@@ -195,7 +197,7 @@ class Constraints:
         if kind == "place" and _HAN2.search(folded):
             subject = self._subject(folded, hit, sentence)
             if subject:
-                return (f"所引句子未提及“{subject}” (the answer sentence is not about {subject})")
+                return f"所引句子未提及“{subject}” (the answer sentence is not about {subject})"
         english = [_PHASE_NUMERALS[(m.group(1) or m.group(2)).lower()] + "期"
                    for m in _PHASE_EN.finditer(question)]
         for phase in dict.fromkeys([*_PHASE.findall(folded), *english]):
