@@ -228,17 +228,18 @@ class Answerer:
                     lexical, bigram, dense, max(hit.score, 0.0) / top, cue,
                     float(last > first), short,
                 )))
+        def holding(out: list[Candidate], test: Callable[[str], bool]) -> list[Candidate]:
+            # the windows whose text passes ``test``, when some do; else all of them
+            kept = [c for c in out if test(top_hits[c.citation].text[c.start : c.end])]
+            return kept or out
+
         stated = stated_figures(self._fold(question))
         if stated:
-            # "which brand grew by more than 30%": the windows that say 30%, when some do,
-            # compete alone (a figure the question gives is the surest word it shares)
-            holding = [c for c in out if all(
-                f in fold(top_hits[c.citation].text[c.start : c.end]) for f in stated)]
-            out = holding or out
+            # "which brand grew by more than 30%": the windows that say 30% compete alone
+            # (a figure the question gives is the surest word it shares)
+            out = holding(out, lambda text: all(f in fold(text) for f in stated))
         if posts:
-            holding = [c for c in out
-                       if any(p in top_hits[c.citation].text[c.start : c.end] for p in posts)]
-            out = holding or out
+            out = holding(out, lambda text: any(p in text for p in posts))
         return out
 
     def answer(
@@ -309,14 +310,14 @@ class Answerer:
         hit = hits[best.citation]
         start, end = self._window(question, hit.text, best.start, best.end)
         start = skip_byline(hit.text, start, end, question)
-        start, end = self._naming(hit.text, start, end, self._checks.organisations(folded))
+        years, names = self._checks.anchors(folded, self._tokenize(question))
+        start, end = self._naming(hit.text, start, end, self._checks.organisations(names))
         found = self._spans.find(folded, kind, hit.text, start, end,
                                  unit.group(1) if unit else None, unit_class(folded))
         context = fold(" ".join((hit.title, hit.section, hit.text)))
         if MULTI_PART.search(question):
             # "A 和 B 分别…": each part may come from another passage, so any cited one counts.
             context = fold(" ".join(f"{h.title} {h.section} {h.text}" for h in hits))
-        years, names = self._checks.anchors(folded, self._tokenize(question))
         if kind not in ("number", "list"):
             # Who held which post, what was held when: a dated article answers for its year.
             context += " " + (hit.date or "")

@@ -18,6 +18,7 @@ from qa.answering.spanrules import _PLACE_SUFFIX, SCOPES, unit_end
 from qa.config import AnswerConfig
 from qa.retrieval.base import Lexicon
 from qa.text.chunk import sentence_spans
+from qa.tokens.translate import is_chinese
 from qa.types import Hit
 
 _QUOTED = re.compile(r"[“《「\"]([^”》」\"]{2,12})[”》」\"]")
@@ -42,8 +43,6 @@ _PHASE_NUMERALS = {"i": "一", "ii": "二", "iii": "三", "iv": "四", "one": "�
 _DISTRICT = re.compile(r"(新区|区|县|市)$")
 # Sentences that pair listed items with figures in order (A、B分别达到X、Y).
 _RESPECTIVE = re.compile(r"分别|依次|各为|各是")
-# A Chinese question: an English one's nouns are translations, too noisy to require.
-_HAN2 = re.compile(r"[\u4e00-\u9fff]{2}")
 # A noun this rare in the corpus (固态电池, not 产业) names the thing a place is asked of
 # (chosen on tune: 2.0 and 3.0 changed the same case).
 _SPECIFIC_IDF = 3.0
@@ -142,9 +141,13 @@ class Constraints:
         ]
         return years, names
 
-    def organisations(self, question: str) -> list[str]:
-        """The companies, groups, banks, universities and institutes ``question`` names."""
-        return [n for n in self.anchors(question, self._tokenize(question))[1] if _ORG.search(n)]
+    @staticmethod
+    def organisations(names: Sequence[str]) -> list[str]:
+        """The companies, groups, banks, universities and institutes among ``names``.
+
+        ``names``: what :meth:`anchors` found.
+        """
+        return [n for n in names if _ORG.search(n)]
 
     def focus_cover(self, question: str, hit: Hit, start: int, end: int) -> float:
         """Share (idf-weighted) of the words beside the wh-word found in the sentence or headings.
@@ -194,7 +197,8 @@ class Constraints:
                                 for u in unit):
                 return "所引段落没有以问题所问单位计的数字 (no figure in the unit asked)"
         sentence = self._sentence_of(hit.text, found.start if found else start)
-        if kind == "place" and _HAN2.search(folded):
+        # Chinese questions only: an English one's nouns are translations, too noisy to require.
+        if kind == "place" and is_chinese(folded):
             subject = self._subject(folded, hit, sentence)
             if subject:
                 return f"所引句子未提及“{subject}” (the answer sentence is not about {subject})"

@@ -185,7 +185,8 @@ class SpanFinder:
             return ""
         words = self._tagger.tag(question)
         before = [w for w in words if w[1] <= focus.start()]
-        after = [w for w in words if w[0] >= focus.end() and w[0] != _type_word_at(focus)]
+        typed = _type_word_at(focus)
+        after = [w for w in words if w[0] >= focus.end() and w[0] != typed]
         for _a, _b, word, tag in [*reversed(before[-4:]), *after[:4]]:
             if tag in _HEAD_TAGS and word not in _GENERIC and len(word) >= 2:
                 return word
